@@ -1,0 +1,88 @@
+"""Hypothesis strategies that draw valid inputs for each function of the assignment.
+
+Values on a dyadic grid (multiples of 1/4) keep every sum and product exact in
+float64, so two correct implementations agree bit-for-bit on which ReLU units
+are active, kinks included.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from reference.conv_matrix import output_size
+
+
+def dyadic_arrays(shape, bound: int = 8) -> st.SearchStrategy[np.ndarray]:
+    """float64 arrays of multiples of 1/4 in [-bound/4, bound/4]."""
+    return hnp.arrays(np.int64, shape, elements=st.integers(-bound, bound)).map(lambda a: a / 4.0)
+
+
+def float_arrays(shape, bound: float = 5.0) -> st.SearchStrategy[np.ndarray]:
+    elements = st.floats(-bound, bound, allow_nan=False, allow_infinity=False, width=64)
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
+@st.composite
+def conv_cases(draw, max_size: int = 9, max_kernel: int = 5):
+    """(kernel, input, stride, padding) with a non-empty output."""
+    kh, kw = draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel))
+    padding = draw(st.integers(0, 3))
+    height = draw(st.integers(max(1, kh - 2 * padding), max_size))
+    width = draw(st.integers(max(1, kw - 2 * padding), max_size))
+    stride = draw(st.integers(1, 4))
+    assert output_size(height, kh, stride, padding) >= 1 and output_size(width, kw, stride, padding) >= 1
+    kernel = draw(float_arrays((kh, kw), 10.0))
+    image = draw(float_arrays((height, width), 10.0))
+    return kernel, image, stride, padding
+
+
+@st.composite
+def relu_networks(draw, max_depth: int = 4, max_width: int = 6):
+    """(weights, biases, x0) of a network with 1..max_depth layers, on the dyadic grid."""
+    depth = draw(st.integers(1, max_depth))
+    widths = [draw(st.integers(1, 5))] + [draw(st.integers(1, max_width)) for _ in range(depth - 1)]
+    widths.append(draw(st.integers(1, 3)))
+    weights = [draw(dyadic_arrays((widths[i + 1], widths[i]))) for i in range(depth)]
+    biases = [draw(dyadic_arrays((widths[i + 1],))) for i in range(depth)]
+    x0 = draw(dyadic_arrays((widths[0],), bound=12))
+    return weights, biases, x0
+
+
+@st.composite
+def classifier_batches(draw, max_batch: int = 8, max_features: int = 6, max_classes: int = 6):
+    """(x, W, b, labels) for a one-layer softmax classifier."""
+    n = draw(st.integers(1, max_batch))
+    d = draw(st.integers(1, max_features))
+    c = draw(st.integers(2, max_classes))
+    labels = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    return draw(float_arrays((n, d), 3.0)), draw(float_arrays((d, c), 3.0)), draw(float_arrays((c,), 3.0)), labels
+
+
+@st.composite
+def mlp_cases(draw, max_batch: int = 6):
+    """(params, X, Y) for the tanh/softmax perceptron, Y one-hot."""
+    n, nx = draw(st.integers(1, max_batch)), draw(st.integers(1, 5))
+    nh, ny = draw(st.integers(1, 6)), draw(st.integers(2, 5))
+    params = {
+        "Wh": draw(float_arrays((nh, nx), 2.0)),
+        "bh": draw(float_arrays((nh,), 2.0)),
+        "Wy": draw(float_arrays((ny, nh), 2.0)),
+        "by": draw(float_arrays((ny,), 2.0)),
+    }
+    labels = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, ny - 1)))
+    return params, draw(float_arrays((n, nx), 3.0)), np.eye(ny)[labels]
+
+
+@st.composite
+def focal_cases(draw, max_batch: int = 12, max_classes: int = 6):
+    """(logits, targets, class counts, beta, gamma) with unequal class counts."""
+    c = draw(st.integers(2, max_classes))
+    n = draw(st.integers(1, max_batch))
+    counts = draw(st.lists(st.integers(1, 5000), min_size=c, max_size=c, unique=True))
+    beta = draw(st.sampled_from([0.0, 0.9, 0.99, 0.999, 0.9999]))
+    gamma = draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]) | st.floats(0.0, 5.0))
+    logits = draw(float_arrays((n, c), 8.0))
+    targets = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    return logits, targets, counts, beta, gamma
