@@ -1,0 +1,113 @@
+"""Reference answers to the written theory questions, and readers for students' spellings.
+
+A conv-matrix answer is a grid whose entries are 0 or a kernel element w(i,j).
+Students write those elements many ways, and YAML's flow sequences split
+`[w(2,2), 0]` at the comma inside the brackets; `repair_split_entries` rejoins
+such pieces when the result is unambiguous and refuses otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from reference.conv_matrix import conv_as_matrix
+from reference.linear_region import forward, linear_region
+
+KernelEntry = tuple[int, int] | int  # (i, j) for w(i,j), or 0
+
+_SPELLINGS = [
+    re.compile(r"^[wW]\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)$"),  # w(i,j), w(i, j), W(i,j)
+    re.compile(r"^[wW]\s*\[\s*(\d+)\s*,\s*(\d+)\s*\]$"),  # w[i,j]
+    re.compile(r"^[wW]\s*\[\s*(\d+)\s*\]\s*\[\s*(\d+)\s*\]$"),  # w[i][j]
+    re.compile(r"^[wW]_?(\d)(\d)$"),  # w_ij, wij (single digits only: w123 is ambiguous)
+]
+QUOTING_HINT = 'quote each kernel element, e.g. ["w(2,2)", 0, 0], or write w22'
+
+
+class AnswerFormatError(ValueError):
+    """A written answer that cannot be read unambiguously; the message says how to fix it."""
+
+
+def conv_matrix_symbolic(kernel_shape, input_shape, stride: int, padding: int) -> list[list[KernelEntry]]:
+    """The conv matrix with each entry named by the kernel tap it holds, or 0.
+
+    Derived from the numeric reference with a kernel of distinct labels, so the
+    two can never disagree.
+    """
+    kh, kw = kernel_shape
+    labels = np.arange(1, kh * kw + 1, dtype=np.float64).reshape(kh, kw)
+    numeric = conv_as_matrix(labels, input_shape, stride, padding)
+    return [[0 if v == 0 else divmod(int(v) - 1, kw) for v in row] for row in numeric]
+
+
+def parse_kernel_entry(value) -> KernelEntry:
+    """0 (as a number or "0") or a kernel element in an accepted spelling -> (i, j)."""
+    if isinstance(value, bool):
+        raise AnswerFormatError(f"{value!r} is not 0 or a kernel element such as w(0,1)")
+    if isinstance(value, (int, float)) and value == 0:
+        return 0
+    if isinstance(value, str):
+        text = value.strip()
+        if text in {"0", "0.0"}:
+            return 0
+        for pattern in _SPELLINGS:
+            match = pattern.match(text)
+            if match:
+                return int(match.group(1)), int(match.group(2))
+    raise AnswerFormatError(
+        f"{value!r} is not 0 or a kernel element; write it as w(i,j), w_ij, wij, w[i][j] or w[i,j]"
+    )
+
+
+def _unbalanced(text: str) -> bool:
+    return text.count("(") > text.count(")") or text.count("[") > text.count("]")
+
+
+def repair_split_entries(row: list) -> list:
+    """Rejoin pieces such as ['w(2', '2)'] that a YAML flow sequence split at a comma."""
+    repaired, pending = [], None
+    for item in row:
+        if pending is not None:
+            if not isinstance(item, (str, int)):
+                raise AnswerFormatError(f"cannot read {pending!r} followed by {item!r}: {QUOTING_HINT}")
+            pending = f"{pending},{item}"
+            if not _unbalanced(pending):
+                repaired.append(pending)
+                pending = None
+        elif isinstance(item, str) and _unbalanced(item):
+            pending = item
+        else:
+            repaired.append(item)
+    if pending is not None:
+        raise AnswerFormatError(f"unclosed bracket in {pending!r}: {QUOTING_HINT}")
+    return repaired
+
+
+def read_conv_answer(rows, shape: tuple[int, int]) -> list[list[KernelEntry]]:
+    """A student's grid of entries, repaired and parsed, checked against the expected shape."""
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise AnswerFormatError("A must be a list of rows, each a list of entries")
+    grid = []
+    for number, row in enumerate(rows):
+        try:
+            grid.append([parse_kernel_entry(entry) for entry in repair_split_entries(row)])
+        except AnswerFormatError as error:
+            raise AnswerFormatError(f"row {number}: {error}") from None
+    found = (len(grid), len(grid[0]) if grid else 0)
+    if any(len(row) != found[1] for row in grid):
+        raise AnswerFormatError(f"rows have different lengths {[len(row) for row in grid]}")
+    if found != tuple(shape):
+        raise AnswerFormatError(f"A is {found[0]}x{found[1]}, expected {shape[0]}x{shape[1]}")
+    return grid
+
+
+def linear_region_table(weights, biases, points) -> list[dict]:
+    """For each scalar or vector x0: h(x0), W and b of the linear region there."""
+    table = []
+    for point in points:
+        x0 = np.atleast_1d(np.asarray(point, dtype=np.float64))
+        slope, offset = linear_region(weights, biases, x0)
+        table.append({"x0": point, "h": forward(weights, biases, x0), "W": slope, "b": offset})
+    return table
