@@ -44,9 +44,7 @@ def conv_matrix_symbolic(kernel_shape, input_shape, stride: int, padding: int) -
 
 def parse_kernel_entry(value) -> KernelEntry:
     """0 (as a number or "0") or a kernel element in an accepted spelling -> (i, j)."""
-    if isinstance(value, bool):
-        raise AnswerFormatError(f"{value!r} is not 0 or a kernel element such as w(0,1)")
-    if isinstance(value, (int, float)) and value == 0:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
         return 0
     if isinstance(value, str):
         text = value.strip()
