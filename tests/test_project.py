@@ -67,3 +67,11 @@ def test_engine_names_no_assignment():
     words = re.compile(r"conv|focal|softmax|relu|linear.region|mlp|digits|cifar", re.IGNORECASE)
     offenders = [p.name for p in (ROOT / "grader").rglob("*.py") if words.search(p.read_text())]
     assert offenders == []
+
+
+def test_hypothesis_runs_are_deterministic_and_strong():
+    from hypothesis import settings
+
+    current = settings()
+    assert current.derandomize and current.database is None and current.deadline is None
+    assert current.max_examples >= 200
