@@ -1,0 +1,177 @@
+"""Isolation layers applied in the child before any student code runs.
+
+Each layer is tried in turn and the strongest the machine allows is kept;
+the report says which took effect, so a result records the isolation it had.
+Order matters: namespaces and mounts need root, so they come before the uid
+drop, and Landlock comes last, after no_new_privs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import sys
+from dataclasses import dataclass, field
+
+from grader.boundary import landlock
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x04000000, 0x08000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 1 << 12, 1 << 14, 1 << 18
+PR_SET_NO_NEW_PRIVS = 38
+NOBODY_GID = 65534
+UID_BASE = 100_000  # uid = UID_BASE + pid: unique per live child, owned by no one else
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+# Layers a strict grading refuses to run without.
+STRICT_LAYERS = ("process", "rlimits", "network", "hidden_paths", "unprivileged_uid", "filesystem")
+
+
+@dataclass
+class Limits:
+    memory_mb: int = 4096
+    cpu_s: int = 600
+    file_mb: int = 64
+    open_files: int = 256
+    processes: int = 64
+
+
+@dataclass
+class Plan:
+    """What the child should enforce; built by the trusted side, plain data only."""
+
+    scratch: str
+    hide: list[str] = field(default_factory=list)
+    read_only: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+
+
+def _errno_text() -> str:
+    return os.strerror(ctypes.get_errno())
+
+
+def _unshare() -> bool:
+    return _libc.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) == 0
+
+
+def _hide(paths: list[str], keep: list[str]) -> list[str]:
+    """Cover each path with an empty read-only tmpfs, except ancestors of what the child needs."""
+    if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return []
+    hidden = []
+    for path in paths:
+        real = os.path.realpath(path)
+        if not os.path.isdir(real) or any(os.path.commonpath([real, k]) == real for k in keep):
+            continue
+        flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+        if _libc.mount(b"tmpfs", real.encode(), b"tmpfs", flags, b"size=4k,mode=0555") == 0:
+            hidden.append(path)
+    return hidden
+
+
+def _closed_ancestor(path: str) -> str | None:
+    """The first directory on the way to `path` that others may not traverse."""
+    current = "/"
+    for part in path.strip("/").split("/"):
+        current = os.path.join(current, part)
+        if os.path.isdir(current) and not os.stat(current).st_mode & 0o001:
+            return current
+    return None
+
+
+def _expose(paths: list[str]) -> list[str]:
+    """Make `paths` reachable for an unprivileged uid when an ancestor is closed (e.g. /root).
+
+    The closed ancestor is covered with an empty tmpfs and only `paths` are
+    bound back into it, which also hides everything else the ancestor held.
+    """
+    by_ancestor: dict[str, list[str]] = {}
+    for path in paths:
+        real = os.path.realpath(path)
+        ancestor = _closed_ancestor(real) if os.path.isdir(real) else None
+        if ancestor and ancestor != real:
+            by_ancestor.setdefault(ancestor, []).append(real)
+    exposed = []
+    for ancestor, inner in by_ancestor.items():
+        handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in inner}
+        try:
+            if _libc.mount(b"tmpfs", ancestor.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=0755") != 0:
+                continue
+            for path, fd in handles.items():
+                os.makedirs(path, exist_ok=True)
+                if _libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None) == 0:
+                    exposed.append(path)
+        finally:
+            for fd in handles.values():
+                os.close(fd)
+    return exposed
+
+
+def _rlimits(limits: Limits) -> dict:
+    applied = {}
+    for name, value in (
+        ("RLIMIT_AS", limits.memory_mb << 20),
+        ("RLIMIT_CPU", limits.cpu_s),
+        ("RLIMIT_FSIZE", limits.file_mb << 20),
+        ("RLIMIT_NOFILE", limits.open_files),
+        ("RLIMIT_CORE", 0),
+        ("RLIMIT_NPROC", limits.processes),
+    ):
+        resource.setrlimit(getattr(resource, name), (value, value))
+        applied[name] = value
+    return applied
+
+
+def apply(plan: Plan) -> dict:
+    """Enforce the plan in this (freshly forked, single-threaded) process; report the layers."""
+    report: dict = {"process": True}
+    os.setsid()
+    is_root = os.geteuid() == 0
+    uid = UID_BASE + os.getpid()
+
+    report["namespaces"] = bool(is_root and _unshare())
+    report["network"] = report["namespaces"]  # a new network namespace has only a downed loopback
+    keep = [os.path.realpath(plan.scratch), *(os.path.realpath(p) for p in plan.read_only)]
+    report["hidden_paths"] = len(_hide(plan.hide, keep)) if report["namespaces"] else 0
+    # Hidden first, then exposed: a recursive bind carries the hiding mounts along.
+    unreachable = [p for p in plan.read_only if os.path.isdir(p) and _closed_ancestor(os.path.realpath(p))]
+    exposed = _expose(unreachable) if report["namespaces"] else []
+    can_drop = is_root and len(exposed) == len(unreachable)
+
+    if can_drop:
+        os.chown(plan.scratch, uid, NOBODY_GID)
+    os.chmod(plan.scratch, 0o700)
+    os.chdir(plan.scratch)
+    report["rlimits"] = _rlimits(plan.limits)
+
+    report["no_new_privs"] = _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+    # Without a way to expose the interpreter, an unprivileged uid could not import the standard library.
+    if can_drop:
+        os.setgroups([])
+        os.setgid(NOBODY_GID)
+        os.setuid(uid)
+    report["unprivileged_uid"] = os.geteuid() != 0 and os.getuid() != 0
+    report["uid"] = os.getuid()
+
+    try:
+        enforced = landlock.restrict(plan.read_only, [plan.scratch, "/dev/null"])
+    except OSError as error:
+        enforced = {"abi": 0, "error": str(error)}
+    report["landlock"] = enforced
+    report["filesystem"] = enforced.get("abi", 0) > 0
+    report["network"] = report["network"] or enforced.get("tcp_denied", False)
+    report["seccomp"] = False
+    return report
+
+
+def missing_strict_layers(report: dict) -> list[str]:
+    return [name for name in STRICT_LAYERS if not report.get(name)]
+
+
+def default_read_only() -> list[str]:
+    """What Python, numpy and torch need to keep working: the interpreter, libraries, /dev, /proc."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr", "/lib", "/lib64", "/etc", "/bin",
+             "/proc", "/dev/urandom", "/dev/zero", "/sys/devices/system/cpu"}
+    paths.update(p for p in sys.path if p and os.path.isdir(p) and "site-packages" in p)
+    return sorted(paths)

@@ -1,0 +1,197 @@
+"""The trusted side of one submission's child: start it, call into it, kill it.
+
+Every value that comes back is decoded as plain data; an exit, a crash or a
+timeout is an outcome, never a result. A child that dies is restarted on the
+next request, with the modules it had imported imported again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from grader.boundary.codec import CodecError, Decoder, encode_value, recv_message, send_message
+from grader.boundary.sandbox import UID_BASE, Plan, missing_strict_layers
+from grader.boundary.zygote import Zygote
+
+OUTPUT_LIMIT = 4000
+START_TIMEOUT_S = 30.0
+
+
+class IsolationError(RuntimeError):
+    """Strict mode was asked for and the machine could not provide every layer."""
+
+
+@dataclass
+class Outcome:
+    """What one request to the child produced. `status`: ok, error, timeout or crashed."""
+
+    status: str
+    value: object = None
+    error_type: str = ""
+    message: str = ""
+    traceback: str = ""
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class _Child:
+    pid: int
+    channel: socket.socket
+    output: object
+    isolation: dict
+    read_offset: int = 0
+    imported: list[str] = field(default_factory=list)
+
+
+class StudentProcess:
+    """One submission's sandboxed child, reached only through requests and plain data."""
+
+    def __init__(self, zygote: Zygote, plan: Plan, blocked: list[str], strict: bool = False):
+        self.zygote = zygote
+        self.plan = plan
+        self.blocked = blocked
+        self.strict = strict
+        self.isolation: dict = {}
+        self.starts = 0
+        self._child: _Child | None = None
+        self._modules: list[str] = []
+
+    # ---- lifecycle ----------------------------------------------------------
+
+    def _start(self) -> _Child:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        output = tempfile.TemporaryFile()
+        try:
+            pid = self.zygote.spawn(self.plan, self.blocked, theirs.fileno(), output.fileno())
+        finally:
+            theirs.close()
+        self.starts += 1
+        child = _Child(pid, ours, output, {})
+        ours.settimeout(START_TIMEOUT_S)
+        try:
+            header, _ = recv_message(ours)
+        except (OSError, EOFError, CodecError) as error:
+            self._kill(child)
+            raise RuntimeError(f"the sandboxed process did not start: {error}") from None
+        if header.get("ready") is not True or type(header.get("isolation")) is not dict:
+            self._kill(child)
+            raise RuntimeError(f"the sandboxed process did not start: {header.get('error', 'no report')}")
+        child.isolation = header["isolation"]
+        self.isolation = child.isolation
+        missing = missing_strict_layers(child.isolation)
+        if self.strict and missing:
+            self._kill(child)
+            raise IsolationError(f"strict mode: this machine could not enforce {', '.join(missing)}")
+        self._child = child
+        for module in self._modules:
+            self._request({"op": "import", "module": module}, START_TIMEOUT_S)
+        return child
+
+    def _kill(self, child: _Child) -> None:
+        for target in (lambda: os.killpg(child.pid, signal.SIGKILL), lambda: os.kill(child.pid, signal.SIGKILL)):
+            try:
+                target()
+            except (ProcessLookupError, PermissionError):
+                pass
+        if os.geteuid() == 0:  # then the child runs as UID_BASE + pid, or did not start at all
+            _kill_uid(UID_BASE + child.pid)
+        child.channel.close()
+        child.output.close()
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._kill(self._child)
+            self._child = None
+
+    def __enter__(self) -> "StudentProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- requests ----------------------------------------------------------
+
+    def _read_output(self, child: _Child) -> str:
+        child.output.seek(child.read_offset)
+        data = child.output.read(OUTPUT_LIMIT + 1)
+        child.read_offset = child.output.seek(0, os.SEEK_END)
+        text = data[:OUTPUT_LIMIT].decode("utf-8", "replace").replace(self.plan.scratch + os.sep, "")
+        return text + ("\n[output truncated]" if len(data) > OUTPUT_LIMIT else "")
+
+    def _request(self, header: dict, timeout_s: float, blobs=()) -> Outcome:
+        child = self._child or self._start()
+        started = time.monotonic()
+        try:
+            child.channel.settimeout(timeout_s)
+            send_message(child.channel, header, list(blobs))
+            reply, reply_blobs = recv_message(child.channel)
+        except socket.timeout:
+            return self._lost(child, "timeout", started, f"no answer within {timeout_s:g} s")
+        except (EOFError, OSError):
+            return self._lost(child, "crashed", started, "the process running the code exited or was killed")
+        except CodecError as error:
+            return self._lost(child, "error", started, f"sent something that is not plain data: {error}")
+        seconds = time.monotonic() - started
+        output = self._read_output(child)
+        if reply.get("ok") is True:
+            try:
+                value = Decoder(reply_blobs).decode(reply.get("value", {"t": "none"}))
+            except CodecError as error:
+                return Outcome("error", message=f"returned a value that cannot be read: {error}", output=output, seconds=seconds)
+            return Outcome("ok", value=value, output=output, seconds=seconds)
+        error = reply.get("error") if type(reply.get("error")) is dict else {}
+        return Outcome(
+            "error",
+            error_type=str(error.get("type", ""))[:200],
+            message=str(error.get("message", ""))[:2000],
+            traceback=str(error.get("traceback", ""))[:4000].replace(self.plan.scratch + os.sep, ""),
+            output=output,
+            seconds=seconds,
+        )
+
+    def _lost(self, child: _Child, status: str, started: float, message: str) -> Outcome:
+        seconds = time.monotonic() - started
+        self._kill(child)
+        try:
+            output = self._read_output(child)
+        except ValueError:  # the file was closed by _kill
+            output = ""
+        self._child = None
+        return Outcome(status, message=message, output=output, seconds=seconds)
+
+    def import_module(self, module: str, timeout_s: float) -> Outcome:
+        outcome = self._request({"op": "import", "module": module}, timeout_s)
+        if outcome.ok and module not in self._modules:
+            self._modules.append(module)
+        return outcome
+
+    def call(self, module: str, expr: str, inputs: dict, timeout_s: float, torch_module=None) -> Outcome:
+        encoded, blobs = encode_value(inputs, torch_module)
+        return self._request({"op": "call", "module": module, "expr": expr, "inputs": encoded}, timeout_s, blobs)
+
+    def read_yaml(self, filename: str, timeout_s: float) -> Outcome:
+        return self._request({"op": "read_yaml", "file": filename}, timeout_s)
+
+
+def _kill_uid(uid: int) -> None:
+    """Kill every process of the child's private uid: grandchildren and escaped sessions too."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                owner = next(line for line in handle if line.startswith("Uid:")).split()[1]
+            if int(owner) == uid:
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, StopIteration, ValueError):
+            continue
