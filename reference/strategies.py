@@ -86,3 +86,82 @@ def focal_cases(draw, max_batch: int = 12, max_classes: int = 6):
     logits = draw(float_arrays((n, c), 8.0))
     targets = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
     return logits, targets, counts, beta, gamma
+
+
+# ---- inputs for rubric property items: dicts named as the call expressions name them ----
+
+
+def conv_inputs():
+    return conv_cases().map(lambda c: {"kernel": c[0], "input_shape": c[1].shape, "stride": c[2], "padding": c[3]})
+
+
+def _away_from_kinks(case, margin: float = 1e-6) -> bool:
+    """relu'(0) is a convention; graded inputs keep every pre-activation clear of 0."""
+    weights, biases, x0 = case
+    activation = x0
+    for w, b in zip(weights[:-1], biases[:-1]):
+        pre = w @ activation + b
+        if np.any(np.abs(pre) < margin):
+            return False
+        activation = np.maximum(pre, 0.0)
+    return True
+
+
+@st.composite
+def _float_networks(draw):
+    weights, biases, x0 = draw(relu_networks())
+    # Continuous values: kinks, exact on the dyadic grid, become measure-zero and are then filtered.
+    jitter = draw(st.floats(0.01, 0.2))
+    weights = [w + jitter * np.cos(np.arange(w.size).reshape(w.shape) + 1.0) for w in weights]
+    return weights, biases, x0 + jitter
+
+
+def network_inputs():
+    return _float_networks().filter(_away_from_kinks).map(lambda c: {"weights": c[0], "biases": c[1], "x0": c[2]})
+
+
+def logits_inputs():
+    """Logits from tame to 1000, where exp() overflows unless the row max is subtracted."""
+    @st.composite
+    def build(draw):
+        n, c = draw(st.integers(1, 6)), draw(st.integers(2, 6))
+        scale = draw(st.sampled_from([1.0, 10.0, 100.0, 1000.0]))
+        return {"logits": draw(float_arrays((n, c), 1.0)) * scale}
+    return build()
+
+
+def cross_entropy_inputs():
+    from reference.softmax_classifier import softmax
+
+    return classifier_batches().map(lambda c: {"probs": softmax(c[0] @ c[1] + c[2]), "labels": c[3]})
+
+
+def classifier_inputs():
+    return classifier_batches().map(lambda c: {"x": c[0], "W": c[1], "b": c[2], "labels": c[3]})
+
+
+def mlp_inputs():
+    return mlp_cases().map(lambda c: {"params": c[0], "X": c[1], "Y": c[2]})
+
+
+def reweight_inputs():
+    return focal_cases().map(lambda c: {"cls_num_list": c[2], "beta": c[3] if c[3] > 0 else 0.9})
+
+
+def focal_inputs():
+    """float32 logits as in training, long targets, weights from unequal counts or none, gamma >= 0."""
+    import torch
+
+    from reference.focal_loss import reweight
+
+    @st.composite
+    def build(draw):
+        logits, targets, counts, beta, gamma = draw(focal_cases())
+        weighted = draw(st.booleans())
+        return {
+            "weight": reweight(counts, beta or 0.9).float() if weighted else None,
+            "gamma": gamma,
+            "input": torch.from_numpy(logits).float(),
+            "target": torch.from_numpy(targets),
+        }
+    return build()

@@ -109,3 +109,56 @@ def linear_region_table(weights, biases, points) -> list[dict]:
         slope, offset = linear_region(weights, biases, x0)
         table.append({"x0": point, "h": forward(weights, biases, x0), "W": slope, "b": offset})
     return table
+
+
+# ---- readers and answers for rubric 'answers' items: reader(raw, **args), reference(**args) ----
+
+
+def read_conv_grid(raw, kernel_shape=None, input_shape=None, stride=None, padding=None) -> list[list[KernelEntry]]:
+    """A student's conv-matrix answer as a grid of (i, j) and 0, of whatever size they wrote."""
+    if not isinstance(raw, list) or not raw or not all(isinstance(row, list) for row in raw):
+        raise AnswerFormatError("A must be a list of rows, each a list of entries")
+    grid = []
+    for number, row in enumerate(raw):
+        try:
+            grid.append([parse_kernel_entry(entry) for entry in repair_split_entries(row)])
+        except AnswerFormatError as error:
+            raise AnswerFormatError(f"row {number}: {error}") from None
+    return grid
+
+
+def linear_region_answer(weights, biases, x0) -> dict:
+    """{'W': W, 'b': b} of the linear region at x0 (a number or a list)."""
+    slope, offset = linear_region(weights, biases, np.atleast_1d(np.asarray(x0, dtype=np.float64)))
+    return {"W": slope, "b": offset}
+
+
+def _numbers(value, shape, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AnswerFormatError(f"{name} must be a number or a list of numbers, got {value!r}") from None
+    if array.size != int(np.prod(shape)):
+        raise AnswerFormatError(f"{name} has {array.size} numbers, expected {int(np.prod(shape))}")
+    return array.reshape(shape)
+
+
+def read_linear_region_answer(raw, weights, biases, x0) -> dict:
+    """The student's {x0, W, b} entry for this x0, with W and b shaped as the reference's."""
+    expected = linear_region_answer(weights, biases, x0)
+    if not isinstance(raw, list):
+        raise AnswerFormatError("linear_region must be a list of entries such as {x0: 2, W: 6, b: 3}")
+    point = np.atleast_1d(np.asarray(x0, dtype=np.float64))
+    for entry in raw:
+        if not isinstance(entry, dict) or "x0" not in entry:
+            raise AnswerFormatError(f"each entry needs x0, W and b, got {entry!r}")
+        try:
+            here = np.atleast_1d(np.asarray(entry["x0"], dtype=np.float64))
+        except (TypeError, ValueError):
+            continue
+        if here.shape == point.shape and np.allclose(here, point):
+            missing = [key for key in ("W", "b") if key not in entry]
+            if missing:
+                raise AnswerFormatError(f"the entry for x0 = {x0} has no {' or '.join(missing)}")
+            return {"W": _numbers(entry["W"], expected["W"].shape, "W"), "b": _numbers(entry["b"], expected["b"].shape, "b")}
+    raise AnswerFormatError(f"no entry with x0: {x0}")

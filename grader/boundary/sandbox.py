@@ -152,7 +152,6 @@ def apply(plan: Plan) -> dict:
         os.setgid(NOBODY_GID)
         os.setuid(uid)
     report["unprivileged_uid"] = os.geteuid() != 0 and os.getuid() != 0
-    report["uid"] = os.getuid()
 
     try:
         enforced = landlock.restrict(plan.read_only, [plan.scratch, "/dev/null"])

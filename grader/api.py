@@ -1,0 +1,91 @@
+"""The Python API: grade one submission against a rubric."""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import time
+from pathlib import Path
+
+from grader.boundary import Limits, Plan, StudentProcess, Zygote, default_read_only
+from grader.checks import RUNNERS, Context, Verdict
+from grader.results import ItemResult, SubmissionResult
+from grader.rubric import Item, Rubric, load_rubric
+from grader.submission import SubmissionError, discard, open_submission
+
+_shared_zygote: Zygote | None = None
+
+
+def shared_zygote() -> Zygote:
+    """One zygote per grading process, started on first use."""
+    global _shared_zygote
+    if _shared_zygote is None:
+        _shared_zygote = Zygote()
+        atexit.register(_shared_zygote.close)
+    return _shared_zygote
+
+
+def hidden_paths(rubric: Rubric, submission_source: str, extra=()) -> list[str]:
+    """Everything the child must not read: the reference packages, the rubric, other students."""
+    paths = [str(Path(rubric.path).resolve().parent), str(Path(submission_source).resolve().parent)]
+    for root in sorted(rubric.reference_roots()):
+        spec = importlib.util.find_spec(root)
+        if spec is not None:
+            paths += list(spec.submodule_search_locations or [os.path.dirname(spec.origin)])
+    paths += [str(Path(p).resolve()) for p in (*rubric.hide, *extra)]
+    return sorted(set(paths))
+
+
+def _item_result(item: Item, verdict: Verdict) -> ItemResult:
+    hidden = item.visibility == "hidden"
+    return ItemResult(
+        id=item.id,
+        name=item.name,
+        score=item.points if verdict.status == "passed" else 0.0,
+        max_score=item.points,
+        status=verdict.status,
+        visibility=item.visibility,
+        # A hidden item says only whether it passed.
+        output=("Passed." if verdict.status == "passed" else "Not passed.") if hidden else verdict.output,
+        diagnosis=None if hidden else verdict.diagnosis,
+        counterexample=None if hidden else verdict.counterexample,
+    )
+
+
+def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool = False,
+                     hide=(), items=None) -> SubmissionResult:
+    """Grade the folder or zip at `path`. `items` restricts grading to those item ids."""
+    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    selected = [item for item in rubric.items if items is None or item.id in items]
+    started = time.monotonic()
+    try:
+        submission = open_submission(path)
+    except SubmissionError as error:
+        verdict = Verdict("error", f"The submission could not be opened: {error}")
+        return SubmissionResult(Path(path).stem, [_item_result(i, verdict) for i in selected], {},
+                                rubric.sha256, "", timing={"total_s": time.monotonic() - started})
+    scratch = submission.materialise()
+    plan = Plan(
+        scratch=scratch,
+        hide=hidden_paths(rubric, submission.source, hide),
+        read_only=default_read_only(),
+        limits=Limits(memory_mb=rubric.memory_mb, cpu_s=int(rubric.submission_timeout_s) + 30),
+    )
+    results, item_seconds = [], {}
+    process = StudentProcess(zygote or shared_zygote(), plan, sorted(rubric.reference_roots()), strict)
+    try:
+        context = Context(rubric, process, set(submission.files))
+        for item in selected:
+            item_started = time.monotonic()
+            if item_started - started > rubric.submission_timeout_s:
+                verdict = Verdict("timeout", f"The submission's time budget of {rubric.submission_timeout_s:g} s ran out before this item.")
+            else:
+                verdict = RUNNERS[item.kind](context, item)
+            item_seconds[item.id] = round(time.monotonic() - item_started, 4)
+            results.append(_item_result(item, verdict))
+    finally:
+        process.close()
+        discard(scratch)
+    timing = {"total_s": round(time.monotonic() - started, 4), "items_s": item_seconds, "process_starts": process.starts}
+    return SubmissionResult(submission.student, results, process.isolation, rubric.sha256, submission.sha256, timing=timing)

@@ -1,0 +1,123 @@
+"""What every check kind shares: calling the student, the reference and the mutants."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from grader import judge
+from grader.boundary import Outcome, StudentProcess
+from grader.rubric import Item, Rubric, resolve
+
+
+@dataclass
+class Verdict:
+    status: str  # passed, failed, error, timeout or missing
+    output: str = ""
+    diagnosis: str | None = None
+    counterexample: dict | None = None
+    fatal: bool = False  # the child timed out or died: calling again costs a restart
+
+
+@dataclass
+class Context:
+    """One submission being graded: its child, and what is known of its files."""
+
+    rubric: Rubric
+    process: StudentProcess
+    files: set[str]
+    imports: dict[str, Verdict | None] = field(default_factory=dict)
+    symbols: dict[tuple[str, str], bool] = field(default_factory=dict)
+    documents: dict[str, object] = field(default_factory=dict)  # parsed answer files, or why not
+
+    def target_problem(self, item: Item) -> Verdict | None:
+        """A verdict when the target file or symbol cannot be called at all, else None."""
+        target = item.target
+        if target.file not in self.files:
+            return Verdict("missing", f"{target.file} was not submitted.")
+        if target.module not in self.imports:
+            outcome = self.process.import_module(target.module, item.timeout_s)
+            self.imports[target.module] = None if outcome.ok else outcome_verdict(
+                outcome, f"importing {target.file}", item.timeout_s
+            )
+        if self.imports[target.module] is not None:
+            return self.imports[target.module]
+        key = (target.module, target.symbol)
+        if key not in self.symbols:
+            outcome = self.process.call(target.module, f"{target.symbol!r} in globals()", {}, item.timeout_s)
+            self.symbols[key] = outcome.ok and outcome.value is True
+        if not self.symbols[key]:
+            return Verdict("missing", f"{target.file} defines no {target.symbol}.")
+        return None
+
+
+def outcome_verdict(outcome: Outcome, doing: str, timeout_s: float) -> Verdict:
+    """The verdict for a request that did not return a value."""
+    printed = f"\n\nYour code printed:\n{outcome.output}" if outcome.output.strip() else ""
+    if outcome.status == "timeout":
+        return Verdict("timeout", f"{doing} did not finish within {timeout_s:g} s.{printed}", fatal=True)
+    if outcome.status == "crashed":
+        return Verdict("error", f"The process stopped while {doing}: it exited, crashed or ran out of memory.{printed}", fatal=True)
+    if outcome.error_type:
+        tail = "\n".join(outcome.traceback.strip().splitlines()[-6:])
+        return Verdict("error", f"{doing} raised {outcome.error_type}: {outcome.message}\n{tail}{printed}")
+    return Verdict("error", f"{doing} failed: {outcome.message}{printed}")
+
+
+def namespace(item: Item, replacement: str | None = None) -> dict:
+    """The reference module's names, with the target symbol bound to the reference or a mutant."""
+    module = importlib.import_module(item.reference.split(":")[0])
+    names = dict(vars(module))
+    names[item.target.symbol] = resolve(replacement or item.reference)
+    return names
+
+
+def evaluate(item: Item, inputs: dict, replacement: str | None = None):
+    """The call expression evaluated in the trusted process, as plain data."""
+    names = namespace(item, replacement)
+    names.update(copy.deepcopy(inputs))
+    with np.errstate(all="ignore"):
+        return judge.plain(eval(item.call, names), torch)
+
+
+def diagnose(item: Item, inputs: dict, got) -> str | None:
+    """The first named mistake whose mutant computes exactly what the student returned."""
+    for mistake_id, replacement in item.mistakes.items():
+        try:
+            mutant = evaluate(item, inputs, replacement)
+        except Exception:  # a mutant that cannot handle this input names nothing
+            continue
+        if judge.same_mistake(got, mutant, item.rtol, item.atol):
+            return mistake_id
+    return None
+
+
+def judge_call(ctx: Context, item: Item, inputs: dict) -> Verdict | None:
+    """Call the student on `inputs` and judge the result; None when it is right."""
+    try:
+        expected = evaluate(item, inputs)
+    except Exception as error:
+        return Verdict("error", f"grader error: the reference failed on this input ({type(error).__name__}: {error})")
+    outcome = ctx.process.call(item.target.module, item.call, inputs, item.timeout_s, torch)
+    shown_inputs = {name: judge.show(value) for name, value in judge.plain(inputs, torch).items()}
+    if not outcome.ok:
+        verdict = outcome_verdict(outcome, f"{item.call}", item.timeout_s)
+        verdict.counterexample = {"input": shown_inputs}
+        return verdict
+    got = outcome.value
+    problem = judge.check_kind(got, item.returns) or judge.compare(got, expected, item.rtol, item.atol)
+    if problem is None:
+        return None
+    diagnosis = diagnose(item, inputs, got)
+    lines = [problem[0].upper() + problem[1:] + "."]
+    if diagnosis:
+        lines.append(f"This looks like a known mistake ({diagnosis}): {ctx.rubric.mistake_hints.get(diagnosis, '')}".rstrip(": "))
+    lines += list(item.hints)
+    if outcome.output.strip():
+        lines.append(f"Your code printed:\n{outcome.output}")
+    counterexample = {"input": shown_inputs, "expected": judge.show(expected), "got": judge.show(got)}
+    return Verdict("failed", "\n".join(lines), diagnosis, counterexample)

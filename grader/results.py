@@ -1,0 +1,68 @@
+"""Typed results and their JSON form. Timing lives apart, so that everything
+else in a result is identical when the same submission is graded again."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from grader import __version__
+
+STATUSES = ("passed", "failed", "error", "timeout", "missing")
+
+
+@dataclass
+class ItemResult:
+    id: str
+    name: str
+    score: float
+    max_score: float
+    status: str
+    visibility: str
+    output: str = ""
+    diagnosis: str | None = None
+    counterexample: dict | None = None
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}")
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    items: list[ItemResult]
+    isolation: dict
+    rubric_sha256: str
+    submission_sha256: str
+    grader_version: str = __version__
+    timing: dict = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return round(sum(item.score for item in self.items), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(item.max_score for item in self.items), 6)
+
+    def item(self, item_id: str) -> ItemResult:
+        return next(item for item in self.items if item.id == item_id)
+
+    def to_dict(self, with_timing: bool = True) -> dict:
+        data = {
+            "student": self.student,
+            "score": self.score,
+            "max_score": self.max_score,
+            "items": [asdict(item) for item in self.items],
+            "isolation": self.isolation,
+            "rubric_sha256": self.rubric_sha256,
+            "submission_sha256": self.submission_sha256,
+            "grader_version": self.grader_version,
+        }
+        if with_timing:
+            data["timing"] = self.timing
+        return data
+
+    def to_json(self, with_timing: bool = True) -> str:
+        return json.dumps(self.to_dict(with_timing), indent=2, sort_keys=False, allow_nan=False)

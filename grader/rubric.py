@@ -1,0 +1,398 @@
+"""Rubrics: a YAML file validated completely, with file:line errors, before any student code runs."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import difflib
+import hashlib
+import importlib
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+KINDS = ("cases", "property", "answers")
+COMPARES = ("close", "exact", "shape")
+INPUT_TYPES = ("array", "int_array", "tensor", "long_tensor", "int", "float", "tuple", "list",
+               "arrays", "array_dict", "any")
+RETURN_KINDS = ("array", "tensor", "number", "any")
+ID_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+DEFAULTS = {"rtol": 1e-4, "atol": 1e-6, "timeout_s": 10.0, "examples": 100, "memory_mb": 4096}
+
+_TOP_KEYS = {"title", "version", "defaults", "submission_timeout_s", "hide", "mistakes", "items"}
+_DEFAULT_KEYS = set(DEFAULTS)
+_ITEM_KEYS = {
+    "common": {"id", "name", "points", "visibility", "kind", "target", "reference", "hints", "mistakes",
+               "rtol", "atol", "timeout_s"},
+    "cases": {"call", "inputs", "cases", "returns"},
+    "property": {"call", "strategy", "examples", "returns"},
+    "answers": {"answer", "args", "reader", "compare"},
+}
+_REQUIRED = {
+    "cases": {"target", "reference", "inputs", "cases", "returns"},
+    "property": {"target", "reference", "strategy", "call", "returns"},
+    "answers": {"target", "reference", "answer", "reader"},
+}
+
+
+class RubricError(ValueError):
+    """Every problem found in a rubric, each naming the file, the line and the fix."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Target:
+    file: str
+    symbol: str | None = None
+
+    @property
+    def module(self) -> str:
+        return self.file[:-3] if self.file.endswith(".py") else self.file
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    name: str
+    points: float
+    kind: str
+    target: Target
+    reference: str
+    visibility: str = "visible"
+    hints: tuple[str, ...] = ()
+    mistakes: dict = field(default_factory=dict)  # mistake id -> "module:symbol" replacing the reference
+    rtol: float = DEFAULTS["rtol"]
+    atol: float = DEFAULTS["atol"]
+    timeout_s: float = DEFAULTS["timeout_s"]
+    call: str = ""
+    inputs: dict = field(default_factory=dict)
+    cases: tuple = ()
+    strategy: str = ""
+    examples: int = DEFAULTS["examples"]
+    returns: object = "any"
+    answer: str = ""
+    args: dict = field(default_factory=dict)
+    reader: str = ""
+    compare: str = "close"
+
+    @property
+    def reference_symbol(self) -> str:
+        return self.reference.split(":")[1]
+
+
+@dataclass(frozen=True)
+class Rubric:
+    path: str
+    sha256: str
+    title: str
+    items: tuple[Item, ...]
+    mistake_hints: dict
+    submission_timeout_s: float
+    memory_mb: int
+    hide: tuple[str, ...] = ()
+
+    @property
+    def max_score(self) -> float:
+        return sum(item.points for item in self.items)
+
+    def reference_roots(self) -> set[str]:
+        """Top-level packages of everything the rubric resolves: they must stay out of the child's reach."""
+        names = set()
+        for item in self.items:
+            for ref in (item.reference, item.strategy, item.reader, *item.mistakes.values()):
+                if ref:
+                    names.add(ref.split(":")[0].split(".")[0])
+        return names
+
+
+def resolve(reference: str):
+    """'package.module:symbol' -> the object."""
+    module_name, _, symbol = reference.partition(":")
+    return getattr(importlib.import_module(module_name), symbol)
+
+
+# ---- line numbers ----------------------------------------------------------
+
+
+def _line_map(node, path=(), lines=None) -> dict:
+    """Maps each path in the document (keys and indices) to its 1-based line."""
+    lines = {} if lines is None else lines
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                lines[path + (key.value,)] = key.start_mark.line + 1
+                _line_map(value, path + (key.value,), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, value in enumerate(node.value):
+            _line_map(value, path + (index,), lines)
+    return lines
+
+
+class _Checker:
+    def __init__(self, file: str, lines: dict):
+        self.file = file
+        self.lines = lines
+        self.problems: list[str] = []
+
+    def line(self, path) -> int:
+        path = tuple(path)
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def fail(self, path, message: str, fix: str) -> None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        self.problems.append(f"{self.file}:{self.line(path)}: {where or 'rubric'}: {message}; fix: {fix}")
+
+    def keys(self, mapping: dict, path, allowed: set, required: set = frozenset()) -> None:
+        for key in mapping:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                fix = f"did you mean '{close[0]}'?" if close else f"remove it (known keys: {', '.join(sorted(allowed))})"
+                self.fail((*path, key), f"unknown key '{key}'", fix)
+        for key in sorted(required - set(mapping)):
+            self.fail(path, f"missing required key '{key}'", f"add '{key}:'")
+
+    def typed(self, value, path, kinds, description: str) -> bool:
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            self.fail(path, f"expected {description}, got {type(value).__name__} {value!r}"[:200], f"write {description}")
+            return False
+        return True
+
+    def number(self, value, path, minimum=0.0, positive=False) -> bool:
+        if not self.typed(value, path, (int, float), "a number"):
+            return False
+        if not math.isfinite(value) or value < minimum or (positive and value <= 0):
+            self.fail(path, f"{value!r} is out of range", f"use a {'positive' if positive else 'non-negative'} number")
+            return False
+        return True
+
+    def reference(self, value, path, what: str) -> bool:
+        if not self.typed(value, path, str, "'package.module:symbol'"):
+            return False
+        if ":" not in value:
+            self.fail(path, f"{value!r} names no symbol", "write it as 'package.module:symbol'")
+            return False
+        try:
+            obj = resolve(value)
+        except (ImportError, AttributeError) as error:
+            self.fail(path, f"{what} {value!r} cannot be resolved ({error})", "check the module path and the symbol's name")
+            return False
+        if not callable(obj):
+            self.fail(path, f"{what} {value!r} is not callable", "point at a function or class")
+            return False
+        return True
+
+
+# ---- the schema --------------------------------------------------------------
+
+
+def _check_returns(check: _Checker, spec, path) -> None:
+    if isinstance(spec, str):
+        if spec not in RETURN_KINDS:
+            check.fail(path, f"unknown return kind {spec!r}", f"use one of {', '.join(RETURN_KINDS)}, a list of them, or a mapping")
+    elif isinstance(spec, list):
+        for index, inner in enumerate(spec):
+            _check_returns(check, inner, (*path, index))
+    elif isinstance(spec, dict):
+        for key, inner in spec.items():
+            _check_returns(check, inner, (*path, key))
+    else:
+        check.fail(path, f"unknown return spec {spec!r}", f"use one of {', '.join(RETURN_KINDS)}, a list of them, or a mapping")
+
+
+def _check_call(check: _Checker, item: dict, path, names) -> None:
+    call = item.get("call")
+    if call is None:
+        return
+    if not check.typed(call, (*path, "call"), str, "a Python call expression"):
+        return
+    try:
+        compile(call, "<call>", "eval")
+    except SyntaxError as error:
+        check.fail((*path, "call"), f"not a Python expression ({error.msg})", "write e.g. 'f(x, y)'")
+        return
+    symbol = (item.get("target") or {}).get("symbol")
+    if symbol and not re.search(rf"\b{re.escape(symbol)}\b", call):
+        check.fail((*path, "call"), f"the call never uses the target symbol '{symbol}'", f"call {symbol}(...)")
+    if names is not None:
+        used = {node.id for node in ast.walk(ast.parse(call, mode="eval")) if isinstance(node, ast.Name)}
+        try:
+            module = importlib.import_module(str(item.get("reference")).split(":")[0])
+        except ImportError:
+            module = None  # reported where the reference is checked
+        unknown = sorted(n for n in used if n not in names and not (module and hasattr(module, n)) and not hasattr(builtins, n))
+        if unknown:
+            check.fail((*path, "call"), f"the call uses {', '.join(unknown)}, which no input provides", "name them under inputs")
+
+
+def _check_item(check: _Checker, item, path, mistake_ids: set, seen: set) -> None:
+    if not check.typed(item, path, dict, "a mapping"):
+        return
+    kind = item.get("kind")
+    if kind not in KINDS:
+        check.fail((*path, "kind"), f"kind {kind!r} is not one of {', '.join(KINDS)}", f"set kind to one of {', '.join(KINDS)}")
+        return
+    check.keys(item, path, _ITEM_KEYS["common"] | _ITEM_KEYS[kind], {"id", "name", "points", "kind"} | _REQUIRED[kind])
+    item_id = item.get("id")
+    if check.typed(item_id, (*path, "id"), str, "an id such as 'question.part'"):
+        if not ID_PATTERN.match(item_id):
+            check.fail((*path, "id"), f"id {item_id!r} has characters other than a-z, 0-9, _ and .", "use lowercase dotted words")
+        elif item_id in seen:
+            check.fail((*path, "id"), f"id {item_id!r} is used twice", "give every item its own id")
+        seen.add(item_id)
+    check.typed(item.get("name", ""), (*path, "name"), str, "a short name")
+    if "points" in item:
+        check.number(item["points"], (*path, "points"))
+    if item.get("visibility", "visible") not in VISIBILITIES:
+        check.fail((*path, "visibility"), f"visibility {item.get('visibility')!r} is not allowed", f"use one of {', '.join(VISIBILITIES)}")
+    for key in ("rtol", "atol"):
+        if key in item:
+            check.number(item[key], (*path, key))
+    if "timeout_s" in item:
+        check.number(item["timeout_s"], (*path, "timeout_s"), positive=True)
+    target = item.get("target")
+    if "target" in item and check.typed(target, (*path, "target"), dict, "a mapping with file and symbol"):
+        needs_symbol = kind != "answers"
+        check.keys(target, (*path, "target"), {"file", "symbol"}, {"file", "symbol"} if needs_symbol else {"file"})
+        filename = target.get("file")
+        if check.typed(filename, (*path, "target", "file"), str, "a file name") and (
+            "/" in filename or filename.startswith(".") or (needs_symbol and not filename.endswith(".py"))
+        ):
+            check.fail((*path, "target", "file"), f"{filename!r} is not a plain top-level {'.py ' if needs_symbol else ''}file name", "write e.g. 'conv.py'")
+        if needs_symbol and "symbol" in target:
+            symbol = target["symbol"]
+            if check.typed(symbol, (*path, "target", "symbol"), str, "a Python name") and not symbol.isidentifier():
+                check.fail((*path, "target", "symbol"), f"{symbol!r} is not a Python name", "write the function or class name")
+    if "reference" in item:
+        check.reference(item["reference"], (*path, "reference"), "reference")
+    hints = item.get("hints", [])
+    if check.typed(hints, (*path, "hints"), list, "a list of strings"):
+        for index, hint in enumerate(hints):
+            check.typed(hint, (*path, "hints", index), str, "a string")
+    mistakes = item.get("mistakes", {})
+    if check.typed(mistakes, (*path, "mistakes"), dict, "a mapping of mistake id to 'module:symbol'"):
+        for mistake_id, ref in mistakes.items():
+            if mistake_id not in mistake_ids:
+                check.fail((*path, "mistakes", mistake_id), f"mistake {mistake_id!r} is not in the top-level mistakes", f"add '{mistake_id}: {{hint: ...}}' under mistakes")
+            check.reference(ref, (*path, "mistakes", mistake_id), "mistake")
+    if kind in ("cases", "property") and "returns" in item:
+        _check_returns(check, item["returns"], (*path, "returns"))
+    if kind == "cases":
+        _check_cases(check, item, path)
+    elif kind == "property":
+        if "strategy" in item:
+            check.reference(item["strategy"], (*path, "strategy"), "strategy")
+        if "examples" in item and check.typed(item["examples"], (*path, "examples"), int, "a whole number") and item["examples"] < 1:
+            check.fail((*path, "examples"), "examples must be at least 1", "set examples to e.g. 100")
+        _check_call(check, item, path, None)
+    else:
+        if "reader" in item:
+            check.reference(item["reader"], (*path, "reader"), "reader")
+        check.typed(item.get("answer", ""), (*path, "answer"), str, "a dotted path into answers.yaml such as 'question.A'")
+        check.typed(item.get("args", {}), (*path, "args"), dict, "a mapping of the reference's arguments")
+        if item.get("compare", "close") not in COMPARES:
+            check.fail((*path, "compare"), f"compare {item.get('compare')!r} is not allowed", f"use one of {', '.join(COMPARES)}")
+
+
+def _check_cases(check: _Checker, item: dict, path) -> None:
+    inputs = item.get("inputs", {})
+    if not check.typed(inputs, (*path, "inputs"), dict, "a mapping of input name to type"):
+        return
+    for name, kind in inputs.items():
+        if not str(name).isidentifier():
+            check.fail((*path, "inputs", name), f"{name!r} is not a Python name", "rename the input")
+        if kind not in INPUT_TYPES:
+            check.fail((*path, "inputs", name), f"input type {kind!r} is unknown", f"use one of {', '.join(INPUT_TYPES)}")
+    cases = item.get("cases", [])
+    if check.typed(cases, (*path, "cases"), list, "a list of mappings") and "cases" in item and not cases:
+        check.fail((*path, "cases"), "no cases", "add at least one case")
+    for index, case in enumerate(cases if isinstance(cases, list) else []):
+        if check.typed(case, (*path, "cases", index), dict, "a mapping of input name to value"):
+            check.keys(case, (*path, "cases", index), set(inputs), set(inputs))
+    _check_call(check, item, path, set(inputs))
+
+
+def _build(data: dict, path: str, digest: str) -> Rubric:
+    defaults = {**DEFAULTS, **(data.get("defaults") or {})}
+    items = []
+    for raw in data["items"]:
+        target = raw["target"]
+        kind = raw["kind"]
+        symbol = target.get("symbol")
+        inputs = raw.get("inputs", {})
+        call = raw.get("call") or (f"{symbol}({', '.join(inputs)})" if kind == "cases" else "")
+        items.append(Item(
+            id=raw["id"], name=raw["name"], points=float(raw["points"]), kind=kind,
+            target=Target(target["file"], symbol), reference=raw["reference"],
+            visibility=raw.get("visibility", "visible"), hints=tuple(raw.get("hints", ())),
+            mistakes=dict(raw.get("mistakes", {})),
+            rtol=float(raw.get("rtol", defaults["rtol"])), atol=float(raw.get("atol", defaults["atol"])),
+            timeout_s=float(raw.get("timeout_s", defaults["timeout_s"])),
+            call=call, inputs=dict(inputs), cases=tuple(raw.get("cases", ())),
+            strategy=raw.get("strategy", ""), examples=int(raw.get("examples", defaults["examples"])),
+            returns=raw.get("returns", "any"), answer=raw.get("answer", ""), args=dict(raw.get("args", {})),
+            reader=raw.get("reader", ""), compare=raw.get("compare", "close"),
+        ))
+    hints = {key: (value or {}).get("hint", "") for key, value in (data.get("mistakes") or {}).items()}
+    return Rubric(path=path, sha256=digest, title=data["title"], items=tuple(items), mistake_hints=hints,
+                  submission_timeout_s=float(data.get("submission_timeout_s", 600)),
+                  memory_mb=int(defaults["memory_mb"]), hide=tuple(data.get("hide", ())))
+
+
+def load_rubric(path) -> Rubric:
+    """Read and validate a rubric; raise RubricError listing every problem."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise RubricError([f"{path}: cannot read the rubric ({error.strerror})"]) from None
+    text = raw.decode("utf-8", "replace")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise RubricError([f"{path}:{line}: not valid YAML ({getattr(error, 'problem', error)}); fix: check indentation and quoting"]) from None
+    check = _Checker(str(path), _line_map(node) if node is not None else {})
+    if not isinstance(data, dict):
+        check.fail((), "the rubric is not a mapping", "start with 'title:' and 'items:'")
+        raise RubricError(check.problems)
+    check.keys(data, (), _TOP_KEYS, {"title", "items"})
+    check.typed(data.get("title", ""), ("title",), str, "a title")
+    defaults = data.get("defaults") or {}
+    if check.typed(defaults, ("defaults",), dict, "a mapping"):
+        check.keys(defaults, ("defaults",), _DEFAULT_KEYS)
+        for key, value in defaults.items():
+            if key in _DEFAULT_KEYS:
+                check.number(value, ("defaults", key), positive=key in ("timeout_s", "examples", "memory_mb"))
+    if "submission_timeout_s" in data:
+        check.number(data["submission_timeout_s"], ("submission_timeout_s",), positive=True)
+    hide = data.get("hide", [])
+    if check.typed(hide, ("hide",), list, "a list of paths"):
+        for index, entry in enumerate(hide):
+            check.typed(entry, ("hide", index), str, "a path")
+    mistakes = data.get("mistakes") or {}
+    if check.typed(mistakes, ("mistakes",), dict, "a mapping of mistake id to {hint: ...}"):
+        for key, value in mistakes.items():
+            if check.typed(value, ("mistakes", key), dict, "a mapping with a hint"):
+                check.keys(value, ("mistakes", key), {"hint"}, {"hint"})
+    items = data.get("items", [])
+    if check.typed(items, ("items",), list, "a list of items"):
+        if not items and "items" in data:
+            check.fail(("items",), "the rubric has no items", "add at least one item")
+        seen: set = set()
+        for index, item in enumerate(items):
+            _check_item(check, item, ("items", index), set(mistakes) if isinstance(mistakes, dict) else set(), seen)
+    if check.problems:
+        raise RubricError(check.problems)
+    return _build(data, str(path), hashlib.sha256(raw).hexdigest())

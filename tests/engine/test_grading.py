@@ -1,0 +1,130 @@
+"""Every bundled submission grades as its README says, item by item, and reruns are identical."""
+
+from pathlib import Path
+
+import pytest
+
+from grader.api import grade_submission
+
+SUBMISSIONS = Path(__file__).resolve().parents[2] / "submissions"
+
+CONV = ("conv_matrix.published", "conv_matrix.property")
+LINEAR = ("linear_region.published", "linear_region.property")
+MISSING_FOR_MIA = [
+    "linear_region.published", "linear_region.property", "linear_region.deep", "mlp.forward", "mlp.backward",
+    "focal_loss.reweight_published", "focal_loss.reweight", "focal_loss.one_per_class", "focal_loss.focal",
+    "focal_loss.long_tail", "theory.conv_matrix.shape", "theory.conv_matrix.entries",
+    "theory.linear_region.at_2", "theory.linear_region.at_minus_1", "theory.linear_region.at_1",
+]
+
+# item id -> (status, diagnosis) for every item that must NOT pass; all others must pass.
+# Hidden items never carry a diagnosis.
+EXPECTED = {
+    "ada_lovelace": {},
+    "ben_okafor": {},
+    "carl_flipped_kernel": {
+        **{item: ("failed", "flipped_kernel") for item in CONV},
+        "conv_matrix.rectangular": ("failed", None),
+        "theory.conv_matrix.entries": ("failed", "flipped_kernel"),
+    },
+    "dana_column_major": {
+        **{item: ("failed", "column_major") for item in CONV},
+        "conv_matrix.rectangular": ("failed", None),
+    },
+    "eve_bias_is_output": {
+        **{item: ("failed", "bias_is_output") for item in LINEAR},
+        "linear_region.deep": ("failed", None),
+        "theory.linear_region.at_2": ("failed", "bias_is_output"),
+        "theory.linear_region.at_minus_1": ("failed", "bias_is_output"),
+        "theory.linear_region.at_1": ("failed", None),
+    },
+    "finn_all_units_active": {
+        **{item: ("failed", "all_units_active") for item in LINEAR},
+        "linear_region.deep": ("failed", None),
+    },
+    "gina_unstable_softmax": {
+        "softmax.softmax": ("failed", "no_max_subtraction"),
+        "softmax.stability": ("failed", "no_max_subtraction"),
+    },
+    "hugo_gradient_sum": {
+        "softmax.gradients": ("failed", "sum_not_mean"),
+        "softmax.gradients_batch": ("failed", None),
+    },
+    "iris_tanh_preactivation": {"mlp.backward": ("failed", "tanh_derivative_of_preactivation")},
+    "jack_weighted_pt": {
+        "focal_loss.focal": ("failed", "weighted_pt"),
+        "focal_loss.long_tail": ("failed", None),
+    },
+    "kate_weights_sum_to_one": {
+        "focal_loss.reweight_published": ("failed", "weights_sum_to_one"),
+        "focal_loss.reweight": ("failed", "weights_sum_to_one"),
+    },
+    "leo_weight_normalised_mean": {
+        "focal_loss.focal": ("failed", "weight_normalised_mean"),
+        "focal_loss.long_tail": ("failed", None),
+    },
+    "mia_missing_files": {item: ("missing", None) for item in MISSING_FOR_MIA},
+    "noah_syntax_error": {"mlp.forward": ("error", None), "mlp.backward": ("error", None)},
+}
+
+
+@pytest.fixture(scope="module")
+def graded(rubric, zygote):
+    return {name: grade_submission(SUBMISSIONS / name, rubric, zygote=zygote) for name in sorted(EXPECTED)}
+
+
+def test_every_example_is_expected():
+    assert {p.name for p in SUBMISSIONS.iterdir() if p.is_dir()} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_grades_item_by_item(graded, rubric, name):
+    result = graded[name]
+    actual = {item.id: (item.status, item.diagnosis) for item in result.items if item.status != "passed"}
+    assert actual == EXPECTED[name], "\n\n".join(f"{i.id}: {i.output}" for i in result.items if i.status != "passed")
+    lost = sum(item.points for item in rubric.items if item.id in EXPECTED[name])
+    assert result.score == pytest.approx(rubric.max_score - lost)
+    assert result.max_score == pytest.approx(rubric.max_score)
+
+
+def test_correct_examples_get_full_marks(graded, rubric):
+    for name in ("ada_lovelace", "ben_okafor"):
+        assert graded[name].score == rubric.max_score
+
+
+def test_failures_explain_themselves(graded):
+    carl = graded["carl_flipped_kernel"].item("conv_matrix.property")
+    assert carl.counterexample["input"]["kernel"] and carl.counterexample["expected"] and carl.counterexample["got"]
+    assert "known mistake (flipped_kernel)" in carl.output and "cross-correlation" in carl.output
+    gina = graded["gina_unstable_softmax"].item("softmax.stability")
+    assert "nan" in gina.output.lower()
+    noah = graded["noah_syntax_error"].item("mlp.forward")
+    assert "SyntaxError" in noah.output and "mlp.py" in noah.output
+    mia = graded["mia_missing_files"].item("mlp.forward")
+    assert mia.output == "mlp.py was not submitted."
+
+
+def test_hidden_items_reveal_only_pass_or_fail(graded):
+    for result in graded.values():
+        for item in result.items:
+            if item.visibility == "hidden":
+                assert item.output in ("Passed.", "Not passed.") and item.counterexample is None and item.diagnosis is None
+
+
+def test_property_counterexamples_are_shrunk(graded):
+    hugo = graded["hugo_gradient_sum"].item("softmax.gradients")
+    # Sum and mean agree for one sample, so the smallest failing batch has two.
+    assert hugo.counterexample["input"]["labels"].startswith("array(2,)"), hugo.counterexample
+    assert hugo.counterexample["input"]["x"].startswith("array(2, 1)"), "and shrunk to one feature"
+
+
+def test_isolation_is_recorded(graded):
+    layers = graded["ada_lovelace"].isolation
+    assert layers["process"] and layers["rlimits"]
+
+
+def test_regrading_gives_identical_results_apart_from_timing(graded, rubric, zygote):
+    for name in ("ada_lovelace", "carl_flipped_kernel", "hugo_gradient_sum", "noah_syntax_error"):
+        again = grade_submission(SUBMISSIONS / name, rubric, zygote=zygote)
+        assert again.to_json(with_timing=False) == graded[name].to_json(with_timing=False)
+        assert again.timing and again.timing != graded[name].timing
