@@ -267,7 +267,7 @@ def _check_item(check: _Checker, item, path, mistake_ids: set, seen: set) -> Non
         if check.typed(filename, (*path, "target", "file"), str, "a file name") and (
             "/" in filename or filename.startswith(".") or (needs_symbol and not filename.endswith(".py"))
         ):
-            check.fail((*path, "target", "file"), f"{filename!r} is not a plain top-level {'.py ' if needs_symbol else ''}file name", "write e.g. 'conv.py'")
+            check.fail((*path, "target", "file"), f"{filename!r} is not a plain top-level {'.py ' if needs_symbol else ''}file name", "write e.g. 'question1.py'")
         if needs_symbol and "symbol" in target:
             symbol = target["symbol"]
             if check.typed(symbol, (*path, "target", "symbol"), str, "a Python name") and not symbol.isidentifier():

@@ -96,22 +96,28 @@ def diagnose(item: Item, inputs: dict, got) -> str | None:
     return None
 
 
-def judge_call(ctx: Context, item: Item, inputs: dict) -> Verdict | None:
-    """Call the student on `inputs` and judge the result; None when it is right."""
+def judge_call(ctx: Context, item: Item, inputs: dict, explain: bool = True) -> Verdict | None:
+    """Call the student on `inputs` and judge the result; None when it is right.
+
+    With explain=False a failure carries only its status: no rendering and no
+    diagnosis, which matters while Hypothesis searches and shrinks.
+    """
     try:
         expected = evaluate(item, inputs)
     except Exception as error:
         return Verdict("error", f"grader error: the reference failed on this input ({type(error).__name__}: {error})")
     outcome = ctx.process.call(item.target.module, item.call, inputs, item.timeout_s, torch)
-    shown_inputs = {name: judge.show(value) for name, value in judge.plain(inputs, torch).items()}
     if not outcome.ok:
         verdict = outcome_verdict(outcome, f"{item.call}", item.timeout_s)
-        verdict.counterexample = {"input": shown_inputs}
+        if explain:
+            verdict.counterexample = {"input": shown(inputs)}
         return verdict
     got = outcome.value
     problem = judge.check_kind(got, item.returns) or judge.compare(got, expected, item.rtol, item.atol)
     if problem is None:
         return None
+    if not explain:
+        return Verdict("failed", problem)
     diagnosis = diagnose(item, inputs, got)
     lines = [problem[0].upper() + problem[1:] + "."]
     if diagnosis:
@@ -119,5 +125,9 @@ def judge_call(ctx: Context, item: Item, inputs: dict) -> Verdict | None:
     lines += list(item.hints)
     if outcome.output.strip():
         lines.append(f"Your code printed:\n{outcome.output}")
-    counterexample = {"input": shown_inputs, "expected": judge.show(expected), "got": judge.show(got)}
+    counterexample = {"input": shown(inputs), "expected": judge.show(expected), "got": judge.show(got)}
     return Verdict("failed", "\n".join(lines), diagnosis, counterexample)
+
+
+def shown(inputs: dict) -> dict:
+    return {name: judge.show(value) for name, value in judge.plain(inputs, torch).items()}

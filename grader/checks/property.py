@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import HypothesisException
 
-from grader.checks.common import Context, Verdict, judge_call
+from grader.checks.common import Context, Verdict, shown, judge_call
 from grader.rubric import Item, resolve
 
 
@@ -22,7 +22,7 @@ def run(ctx: Context, item: Item) -> Verdict:
     problem = ctx.target_problem(item)
     if problem:
         return problem
-    state: dict = {"failure": None, "stop": None, "examples": 0}
+    state: dict = {"failing_inputs": None, "stop": None, "examples": 0}
 
     @settings(
         max_examples=item.examples,
@@ -39,13 +39,13 @@ def run(ctx: Context, item: Item) -> Verdict:
         if state["stop"] is not None:
             return
         state["examples"] += 1
-        verdict = judge_call(ctx, item, inputs)
+        verdict = judge_call(ctx, item, inputs, explain=False)
         if verdict is None:
             return
         if verdict.fatal:
-            state["stop"] = verdict
+            state["stop"] = (inputs, verdict)
             return
-        state["failure"] = verdict  # the last failure recorded is Hypothesis's final, shrunk one
+        state["failing_inputs"] = inputs  # the last failure recorded is Hypothesis's final, shrunk one
         raise _Wrong()
 
     try:
@@ -53,10 +53,18 @@ def run(ctx: Context, item: Item) -> Verdict:
     except _Wrong:
         pass
     except HypothesisException as error:  # e.g. a flaky student function: keep the failure it showed
-        if state["failure"] is None:
+        if state["failing_inputs"] is None:
             return Verdict("error", f"grader error: the property check could not run ({type(error).__name__})")
-    verdict = state["stop"] or state["failure"]
-    if verdict is None:
+    if state["stop"] is not None:
+        inputs, verdict = state["stop"]
+        verdict.counterexample = {"input": shown(inputs)}
+        return verdict
+    if state["failing_inputs"] is None:
         return Verdict("passed", f"{state['examples']} generated inputs passed.")
+    # Judged once more, now with rendering and diagnosis; a student function that
+    # no longer fails on its own counterexample is flaky, and that is a failure too.
+    verdict = judge_call(ctx, item, state["failing_inputs"]) or Verdict(
+        "failed", "The result changed between two calls with the same input; it must be deterministic."
+    )
     verdict.output = f"Failed on this input (the smallest found):\n{verdict.output}"
     return verdict
