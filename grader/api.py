@@ -89,3 +89,40 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
         discard(scratch)
     timing = {"total_s": round(time.monotonic() - started, 4), "items_s": item_seconds, "process_starts": process.starts}
     return SubmissionResult(submission.student, results, process.isolation, rubric.sha256, submission.sha256, timing=timing)
+
+
+def find_submissions(folder) -> list[Path]:
+    """The student folders and .zip files directly inside `folder`, by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is not a folder of submissions")
+    found = [p for p in folder.iterdir() if (p.is_dir() and not p.name.startswith((".", "_"))) or p.suffix.lower() == ".zip"]
+    return sorted(found, key=lambda p: p.name)
+
+
+def write_result(result: SubmissionResult, out) -> Path:
+    """result.json under out/<student>/, written atomically."""
+    folder = Path(out) / result.student
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "result.json"
+    partial = folder / "result.json.partial"
+    partial.write_text(result.to_json())
+    os.replace(partial, target)
+    return target
+
+
+def probe_isolation(zygote: Zygote | None = None) -> dict:
+    """The isolation layers a child gets on this machine, measured by starting one."""
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="grader-probe-")
+    decoy = tempfile.mkdtemp(prefix="grader-probe-hidden-")  # something to hide, so hiding is measured
+    Path(scratch, "probe.py").write_text("")
+    plan = Plan(scratch=scratch, hide=[decoy], read_only=default_read_only())
+    try:
+        with StudentProcess(zygote or shared_zygote(), plan, []) as process:
+            process.import_module("probe", 30)
+            return process.isolation
+    finally:
+        discard(scratch)
+        discard(decoy)
