@@ -85,14 +85,7 @@ def repair_split_entries(row: list) -> list:
 
 def read_conv_answer(rows, shape: tuple[int, int]) -> list[list[KernelEntry]]:
     """A student's grid of entries, repaired and parsed, checked against the expected shape."""
-    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise AnswerFormatError("A must be a list of rows, each a list of entries")
-    grid = []
-    for number, row in enumerate(rows):
-        try:
-            grid.append([parse_kernel_entry(entry) for entry in repair_split_entries(row)])
-        except AnswerFormatError as error:
-            raise AnswerFormatError(f"row {number}: {error}") from None
+    grid = read_conv_grid(rows)
     found = (len(grid), len(grid[0]) if grid else 0)
     if any(len(row) != found[1] for row in grid):
         raise AnswerFormatError(f"rows have different lengths {[len(row) for row in grid]}")

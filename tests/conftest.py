@@ -1,4 +1,7 @@
+import pytest
 from hypothesis import HealthCheck, settings
+
+from grader.boundary import Zygote
 
 # A grade must not depend on the run: same examples, same shrunk counterexample, every time.
 settings.register_profile(
@@ -10,3 +13,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("deterministic")
+
+
+@pytest.fixture(scope="session")
+def zygote():
+    """One preloaded zygote for the whole run, as a grading process has."""
+    zygote = Zygote()
+    yield zygote
+    zygote.close()

@@ -4,16 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.boundary import Plan, StudentProcess, Zygote, default_read_only
+from grader.boundary import Plan, StudentProcess, default_read_only
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def zygote():
-    zygote = Zygote()
-    yield zygote
-    zygote.close()
 
 
 @pytest.fixture

@@ -2,17 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.boundary import Zygote
 from grader.rubric import load_rubric
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def zygote():
-    zygote = Zygote()
-    yield zygote
-    zygote.close()
 
 
 @pytest.fixture(scope="session")
