@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from grader.boundary import Limits, Plan, StudentProcess, Zygote, default_read_only
+from grader.boundary import IsolationError, Limits, Plan, StudentProcess, Zygote, default_read_only
 from grader.checks import RUNNERS, Context, Verdict
 from grader.results import ItemResult, SubmissionResult
 from grader.rubric import Item, Rubric, load_rubric
@@ -75,10 +75,19 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
     results, item_seconds = [], {}
     process = StudentProcess(zygote or shared_zygote(), plan, sorted(rubric.reference_roots()), strict)
     try:
-        context = Context(rubric, process, set(submission.files))
+        try:
+            process.start()  # before the budget starts: a cold zygote is not the student's time
+        except RuntimeError as error:
+            if isinstance(error, IsolationError):
+                raise
+            verdict = Verdict("error", f"grader error: the sandbox could not start ({error})")
+            return SubmissionResult(submission.student, [_item_result(i, verdict) for i in selected], {},
+                                    rubric.sha256, submission.sha256, timing={"total_s": time.monotonic() - started})
+        budget_start = time.monotonic()
+        context = Context(rubric, process, set(submission.files), deadline=budget_start + rubric.submission_timeout_s)
         for item in selected:
             item_started = time.monotonic()
-            if item_started - started > rubric.submission_timeout_s:
+            if item_started - budget_start > rubric.submission_timeout_s:
                 verdict = Verdict("timeout", f"The submission's time budget of {rubric.submission_timeout_s:g} s ran out before this item.")
             else:
                 verdict = RUNNERS[item.kind](context, item)

@@ -108,6 +108,12 @@ class StudentProcess:
         child.channel.close()
         child.output.close()
 
+    def start(self) -> dict:
+        """Start the child now (otherwise the first request does); returns its isolation report."""
+        if self._child is None:
+            self._start()
+        return self.isolation
+
     def close(self) -> None:
         if self._child is not None:
             self._kill(self._child)

@@ -23,13 +23,14 @@ def _answers(ctx: Context, item: Item):
         if item.target.file not in ctx.files:
             cache[item.target.file] = Verdict("missing", f"{item.target.file} was not submitted.")
         else:
-            outcome = ctx.process.read_yaml(item.target.file, item.timeout_s)
+            limit = ctx.timeout(item)
+            outcome = ctx.process.read_yaml(item.target.file, limit)
             if outcome.ok:
                 cache[item.target.file] = outcome.value
             elif outcome.error_type:
                 cache[item.target.file] = Verdict("failed", f"{item.target.file} is not valid YAML: {outcome.message}")
             else:
-                cache[item.target.file] = outcome_verdict(outcome, f"reading {item.target.file}", item.timeout_s)
+                cache[item.target.file] = outcome_verdict(outcome, f"reading {item.target.file}", limit, ctx.budget_cut(item, limit))
     return cache[item.target.file]
 
 

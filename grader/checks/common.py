@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,14 @@ class Context:
     imports: dict[str, Verdict | None] = field(default_factory=dict)
     symbols: dict[tuple[str, str], bool] = field(default_factory=dict)
     documents: dict[str, object] = field(default_factory=dict)  # parsed answer files, or why not
+    deadline: float = float("inf")  # time.monotonic() by which the whole submission must be done
+
+    def timeout(self, item: Item) -> float:
+        """The item's per-call limit, cut short by what is left of the submission's budget."""
+        return max(0.001, min(item.timeout_s, self.deadline - time.monotonic()))
+
+    def budget_cut(self, item: Item, limit: float) -> float | None:
+        return self.rubric.submission_timeout_s if limit < item.timeout_s else None
 
     def target_problem(self, item: Item) -> Verdict | None:
         """A verdict when the target file or symbol cannot be called at all, else None."""
@@ -40,26 +49,28 @@ class Context:
         if target.file not in self.files:
             return Verdict("missing", f"{target.file} was not submitted.")
         if target.module not in self.imports:
-            outcome = self.process.import_module(target.module, item.timeout_s)
+            limit = self.timeout(item)
+            outcome = self.process.import_module(target.module, limit)
             self.imports[target.module] = None if outcome.ok else outcome_verdict(
-                outcome, f"importing {target.file}", item.timeout_s
+                outcome, f"importing {target.file}", limit, self.budget_cut(item, limit)
             )
         if self.imports[target.module] is not None:
             return self.imports[target.module]
         key = (target.module, target.symbol)
         if key not in self.symbols:
-            outcome = self.process.call(target.module, f"{target.symbol!r} in globals()", {}, item.timeout_s)
+            outcome = self.process.call(target.module, f"{target.symbol!r} in globals()", {}, self.timeout(item))
             self.symbols[key] = outcome.ok and outcome.value is True
         if not self.symbols[key]:
             return Verdict("missing", f"{target.file} defines no {target.symbol}.")
         return None
 
 
-def outcome_verdict(outcome: Outcome, doing: str, timeout_s: float) -> Verdict:
-    """The verdict for a request that did not return a value."""
+def outcome_verdict(outcome: Outcome, doing: str, timeout_s: float, budget_s: float | None = None) -> Verdict:
+    """The verdict for a request that did not return a value; `budget_s` when the submission's budget cut it short."""
     printed = f"\n\nYour code printed:\n{outcome.output}" if outcome.output.strip() else ""
     if outcome.status == "timeout":
-        return Verdict("timeout", f"{doing} did not finish within {timeout_s:g} s.{printed}", fatal=True)
+        limit = f"before the submission's time budget of {budget_s:g} s ran out" if budget_s else f"within {timeout_s:g} s"
+        return Verdict("timeout", f"{doing} did not finish {limit}.{printed}", fatal=True)
     if outcome.status == "crashed":
         return Verdict("error", f"The process stopped while {doing}: it exited, crashed or ran out of memory.{printed}", fatal=True)
     if outcome.error_type:
@@ -106,9 +117,10 @@ def judge_call(ctx: Context, item: Item, inputs: dict, explain: bool = True) -> 
         expected = evaluate(item, inputs)
     except Exception as error:
         return Verdict("error", f"grader error: the reference failed on this input ({type(error).__name__}: {error})")
-    outcome = ctx.process.call(item.target.module, item.call, inputs, item.timeout_s, torch)
+    limit = ctx.timeout(item)
+    outcome = ctx.process.call(item.target.module, item.call, inputs, limit, torch)
     if not outcome.ok:
-        verdict = outcome_verdict(outcome, f"{item.call}", item.timeout_s)
+        verdict = outcome_verdict(outcome, f"{item.call}", limit, ctx.budget_cut(item, limit))
         if explain:
             verdict.counterexample = {"input": shown(inputs)}
         return verdict

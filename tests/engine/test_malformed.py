@@ -93,3 +93,18 @@ def test_strict_mode_refuses_a_machine_without_every_layer(tmp_path, rubric, mon
             grade_submission(ADA, rubric, zygote=zygote, strict=True, items=["conv_matrix.published"])
     finally:
         zygote.close()
+
+
+def test_the_submission_budget_bounds_even_a_long_property_check(tmp_path, rubric, zygote):
+    import dataclasses
+    import time
+
+    slow = submission(tmp_path, "softmax_classifier.py", "import time\ndef softmax(logits):\n    time.sleep(1.0)\n    return logits\n")
+    tight = dataclasses.replace(rubric, submission_timeout_s=2.0)
+    started = time.monotonic()
+    result = grade_submission(slow, tight, zygote=zygote, items=["conv_matrix.published", "softmax.softmax", "softmax.stability"])
+    assert time.monotonic() - started < 10
+    assert result.item("conv_matrix.published").status == "passed", "items before the budget ran out keep their points"
+    for item_id in ("softmax.softmax", "softmax.stability"):
+        item = result.item(item_id)
+        assert item.status == "timeout" and "time budget of 2 s ran out" in item.output, item.output
