@@ -24,11 +24,12 @@ def transposed(kernel, input_shape, stride=1, padding=0):
 
 def column_major(kernel, input_shape, stride=1, padding=0):
     """Pixels of the input and of the output numbered column by column."""
+    # The reference validates the arguments before any shape is derived from them.
+    matrix = conv_as_matrix(kernel, input_shape, stride, padding)
     kernel = np.asarray(kernel, dtype=np.float64)
     height, width = (int(v) for v in input_shape)
-    out_h = output_size(height, kernel.shape[0], stride, padding)
-    out_w = output_size(width, kernel.shape[1], stride, padding)
-    matrix = conv_as_matrix(kernel, input_shape, stride, padding)
+    out_h = output_size(height, kernel.shape[0], int(stride), int(padding))
+    out_w = output_size(width, kernel.shape[1], int(stride), int(padding))
     rows = np.arange(out_h * out_w).reshape(out_h, out_w).T.reshape(-1)
     cols = np.arange(height * width).reshape(height, width).T.reshape(-1)
     return matrix[rows][:, cols]

@@ -1,4 +1,4 @@
-"""Each mutant keeps its reference's signature and really differs from it."""
+"""Each mutant keeps its reference's signature, really differs from it, and names the bundled mistakes."""
 
 import inspect
 from pathlib import Path
@@ -6,9 +6,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grader.judge import plain, same_mistake
 from grader.rubric import load_rubric, resolve
+from reference import conv_matrix, focal_loss, linear_region, mlp, softmax_classifier, strategies, theory
+from reference.mistakes import conv_matrix as conv_mistakes
+from reference.mistakes import focal_loss as focal_mistakes
+from reference.mistakes import linear_region as region_mistakes
+from reference.mistakes import mlp as mlp_mistakes
+from reference.mistakes import softmax_classifier as softmax_mistakes
+from reference.mistakes import theory as theory_mistakes
+from tests.test_submissions import (
+    PUBLISHED_NETWORK, SUBMISSIONS, close, conv_probes, focal_probes, linear_region_probes, load_module,
+    mlp_params, reweight_probes, softmax_gradient_probes, softmax_probes,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,3 +94,287 @@ def test_answer_mutant_differs_on_some_item_that_lists_it(mutant, items):
         return got != expected
 
     assert any(differs(item) for item in items)
+
+
+# ---- what each mutant computes, where its mistake shows and where it cannot ----
+
+
+def test_every_mutant_is_named_in_the_rubric():
+    # The signature and difference tests above are driven by the rubric, so they cover only what it names.
+    named = {mutant for mutant, _ in mutant_pairs()}
+    for module in (conv_mistakes, region_mistakes, softmax_mistakes, mlp_mistakes, focal_mistakes, theory_mistakes):
+        public = {name for name, value in vars(module).items()
+                  if not name.startswith("_") and callable(value) and getattr(value, "__module__", None) == module.__name__}
+        assert {f"{module.__name__}:{name}" for name in public} <= named
+
+
+@given(strategies.conv_cases())
+def test_conv_mutants(case):
+    kernel, image, stride, padding = case
+    args = (kernel, image.shape, stride, padding)
+    expected = conv_matrix.conv_as_matrix(*args)
+    assert np.array_equal(conv_mistakes.flipped_kernel(*args), conv_matrix.conv_as_matrix(kernel[::-1, ::-1], *args[1:]))
+    assert np.array_equal(conv_mistakes.transposed(*args), expected.T)
+    assert np.array_equal(conv_mistakes.ignores_stride(*args), conv_matrix.conv_as_matrix(kernel, image.shape, 1, padding))
+    if stride == 1:
+        assert np.array_equal(conv_mistakes.ignores_stride(*args), expected)
+    if min(image.shape[0] - kernel.shape[0], image.shape[1] - kernel.shape[1]) >= 0:
+        unpadded = conv_matrix.conv_as_matrix(kernel, image.shape, stride, 0)
+        assert np.array_equal(conv_mistakes.ignores_padding(*args), unpadded)
+        if padding > 0 and stride == 1:
+            assert unpadded.shape[0] < expected.shape[0]
+    if padding == 0:
+        assert np.array_equal(conv_mistakes.ignores_padding(*args), expected)
+    # Column-major: the matrix maps the column-major flattened image to the column-major flattened output.
+    out = (expected @ image.reshape(-1)).reshape(conv_matrix.output_size(image.shape[0], kernel.shape[0], stride, padding), -1)
+    assert np.allclose(conv_mistakes.column_major(*args) @ image.T.reshape(-1), out.T.reshape(-1))
+
+
+def test_conv_mutants_differ_where_their_mistake_shows():
+    kernel = np.arange(1.0, 7.0).reshape(2, 3)
+    base = conv_matrix.conv_as_matrix(kernel, (4, 5), 1, 0)
+    assert not np.array_equal(conv_mistakes.flipped_kernel(kernel, (4, 5)), base)
+    assert not np.array_equal(conv_mistakes.column_major(kernel, (4, 5)), base)
+    assert conv_mistakes.transposed(kernel, (4, 5)).shape != base.shape
+    assert conv_mistakes.ignores_padding(kernel, (4, 5), 1, 1).shape != conv_matrix.conv_as_matrix(kernel, (4, 5), 1, 1).shape
+    assert conv_mistakes.ignores_stride(kernel, (4, 5), 2, 0).shape != conv_matrix.conv_as_matrix(kernel, (4, 5), 2, 0).shape
+    # A kernel symmetric under a half turn hides the flip.
+    symmetric = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
+    assert np.array_equal(conv_mistakes.flipped_kernel(symmetric, (4, 5)), conv_matrix.conv_as_matrix(symmetric, (4, 5)))
+
+
+@given(strategies.relu_networks())
+def test_linear_region_mutants(case):
+    weights, biases, x0 = case
+    W, b = linear_region.linear_region(*case)
+    W_out, b_out = region_mistakes.bias_is_output(*case)
+    assert np.array_equal(W_out, W) and np.allclose(b_out, linear_region.forward(*case))
+    W_all, b_all = region_mistakes.all_units_active(*case)
+    product = np.eye(len(x0))
+    for w in weights:
+        product = w @ product
+    assert np.allclose(W_all, product)
+    # With every ReLU replaced by the identity, the map is exact everywhere.
+    assert np.allclose(W_all @ x0 + b_all, linear_region.forward(weights[-1:], biases[-1:], _unmasked_hidden(weights, biases, x0)))
+    if all(np.all(w @ a + c > 0) for w, c, a in _hidden_layers(weights, biases, x0)):
+        assert np.allclose(W_all, W) and np.allclose(b_all, b)
+
+
+def _hidden_layers(weights, biases, x0):
+    activation = x0
+    for w, c in zip(weights[:-1], biases[:-1]):
+        yield w, c, activation
+        activation = np.maximum(w @ activation + c, 0.0)
+
+
+def _unmasked_hidden(weights, biases, x0):
+    activation = x0
+    for w, c in zip(weights[:-1], biases[:-1]):
+        activation = w @ activation + c
+    return activation
+
+
+def test_all_units_active_differs_where_a_unit_is_off():
+    weights, biases = PUBLISHED_NETWORK
+    x0 = np.array([-1.0])
+    assert not np.allclose(region_mistakes.all_units_active(weights, biases, x0)[0], linear_region.linear_region(weights, biases, x0)[0])
+
+
+@given(strategies.classifier_batches())
+def test_softmax_mutants(case):
+    x, W, b, labels = case
+    logits = x @ W + b
+    assert np.allclose(softmax_mistakes.no_max_subtraction(logits), softmax_classifier.softmax(logits))
+    dW, db = softmax_classifier.softmax_gradients(*case)
+    sW, sb = softmax_mistakes.sum_not_mean(*case)
+    assert np.allclose(sW, len(x) * dW) and np.allclose(sb, len(x) * db)
+    predicted = softmax_classifier.softmax(logits).argmax(axis=1)
+    assert all(np.allclose(a, e) for a, e in zip(softmax_mistakes.wrong_class_subtracted(*case),
+                                                  softmax_classifier.softmax_gradients(x, W, b, predicted)))
+
+
+def test_softmax_mutants_differ_where_their_mistake_shows():
+    big = np.array([[800.0, 799.0, 0.0], [3.0, 1.0, 0.0]])
+    unstable = softmax_mistakes.no_max_subtraction(big)
+    # inf / inf is nan where exp() overflowed; the finite exp(0) / inf is 0.
+    assert np.all(np.isnan(unstable[0, :2])) and unstable[0, 2] == 0.0 and np.allclose(unstable[1], softmax_classifier.softmax(big)[1])
+    x, W, b = np.eye(2), np.array([[2.0, 0.0], [0.0, 2.0]]), np.zeros(2)
+    labels = np.array([1, 0])  # both samples misclassified
+    dW, db = softmax_classifier.softmax_gradients(x, W, b, labels)
+    assert not np.allclose(softmax_mistakes.wrong_class_subtracted(x, W, b, labels)[0], dW)
+    assert not np.allclose(softmax_mistakes.sum_not_mean(x, W, b, labels)[0], dW)
+
+
+@given(strategies.mlp_cases())
+def test_mlp_mutant(case):
+    params, X, Y = case
+    _, cache = mlp.mlp_forward(params, X)
+    expected = mlp.mlp_backward(params, cache, Y)
+    got = mlp_mistakes.tanh_derivative_of_preactivation(params, cache, Y)
+    assert set(got) == set(expected)
+    assert np.allclose(got["Wy"], expected["Wy"]) and np.allclose(got["by"], expected["by"])
+    delta_h = (cache["yhat"] - Y) / len(X) @ params["Wy"] * (1.0 - cache["htilde"] ** 2)
+    assert np.allclose(got["Wh"], delta_h.T @ X) and np.allclose(got["bh"], delta_h.sum(axis=0))
+    if np.all(cache["htilde"] == 0.0):
+        assert np.allclose(got["Wh"], expected["Wh"])
+
+
+def test_mlp_mutant_differs_when_a_preactivation_is_not_zero():
+    rng = np.random.RandomState(3)
+    params, X = mlp_params(rng, 2, 3, 2), rng.randn(4, 2)
+    Y = np.eye(2)[[0, 1, 1, 0]]
+    _, cache = mlp.mlp_forward(params, X)
+    assert not np.allclose(mlp_mistakes.tanh_derivative_of_preactivation(params, cache, Y)["Wh"],
+                           mlp.mlp_backward(params, cache, Y)["Wh"])
+
+
+@settings(max_examples=100)  # torch calls are the slow part of this file
+@given(strategies.focal_cases(), st.booleans())
+def test_focal_mutants(case, weighted):
+    logits, targets, counts, beta, gamma = case
+    beta = beta or 0.9
+    weights = focal_loss.reweight(counts, beta)
+    normalised = focal_mistakes.weights_sum_to_one(counts, beta)
+    assert isinstance(normalised, torch.Tensor) and normalised.dtype == torch.float64
+    assert torch.allclose(normalised * len(counts), weights)
+    plain_list = focal_mistakes.not_a_tensor(counts, beta)
+    assert type(plain_list) is list and all(type(v) is float for v in plain_list)
+    assert np.allclose(plain_list, weights.numpy())
+
+    w = weights if weighted else None
+    logits, targets = torch.from_numpy(logits), torch.from_numpy(targets)
+    expected = focal_loss.FocalLoss(w, gamma)(logits, targets)
+    summed = focal_mistakes.sum_reduction(w, gamma)(logits, targets)
+    assert summed.ndim == 0 and torch.allclose(summed, len(targets) * expected)
+    if gamma == 0.0 or not weighted:
+        assert torch.allclose(focal_mistakes.weighted_pt(w, gamma)(logits, targets), expected)
+    if not weighted:
+        assert torch.allclose(focal_mistakes.weight_normalised_mean(w, gamma)(logits, targets), expected)
+    else:
+        per_class = weights[targets]
+        assert torch.allclose(focal_mistakes.weight_normalised_mean(w, gamma)(logits, targets),
+                              expected * len(targets) / per_class.sum())
+
+
+def test_focal_mutants_differ_where_their_mistake_shows():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-1.0, 0.0, 4.0], [0.0, 2.0, 0.0]], dtype=torch.float64)
+    targets = torch.tensor([0, 1, 2, 2])
+    weight = torch.tensor([0.2, 0.7, 2.1], dtype=torch.float64)
+    expected = focal_loss.FocalLoss(weight, 2.0)(logits, targets)
+    for mutant in (focal_mistakes.weighted_pt, focal_mistakes.sum_reduction, focal_mistakes.weight_normalised_mean):
+        assert not torch.allclose(mutant(weight, 2.0)(logits, targets), expected), mutant.__name__
+    assert not torch.allclose(focal_mistakes.weights_sum_to_one([500, 40, 3], 0.999), focal_loss.reweight([500, 40, 3], 0.999))
+
+
+def test_focal_mutants_take_float32_inputs_and_compute_in_float64():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+    weight = focal_loss.reweight([90, 10, 3], 0.99).float()
+    for mutant in (focal_mistakes.weighted_pt, focal_mistakes.sum_reduction, focal_mistakes.weight_normalised_mean):
+        assert mutant(weight, 1.0)(logits, torch.tensor([0, 2])).dtype == torch.float64
+
+
+# ---- each bundled mistake submission is reproduced by its mutant ----
+
+
+def _same(student, mutant) -> bool:
+    if isinstance(mutant, (tuple, list)):
+        return len(student) == len(mutant) and all(_same(a, b) for a, b in zip(student, mutant))
+    if isinstance(mutant, dict):
+        return set(student) == set(mutant) and all(_same(student[k], mutant[k]) for k in mutant)
+    s, m = (np.asarray(v.detach() if isinstance(v, torch.Tensor) else v, dtype=np.float64) for v in (student, mutant))
+    if s.shape != m.shape:
+        return False
+    nan = np.isnan(m)
+    return bool(np.array_equal(np.isnan(s), nan) and close(np.where(nan, 0.0, s), np.where(nan, 0.0, m)))
+
+
+def _focal_args(probe):
+    (w, gamma, logits, targets), _ = probe
+    return w, gamma, logits, targets
+
+
+# submission -> (module file, run(module) -> [(student output, mutant output, what was probed)])
+def _bundled_cases():
+    def direct(name, mutant, probes):
+        return lambda module: [(getattr(module, name)(*args), mutant(*args), args) for args, _ in probes()]
+
+    def focal(mutant):
+        def run(module):
+            return [(module.FocalLoss(weight=w, gamma=g)(x, t), mutant(weight=w, gamma=g)(x, t), (w, g))
+                    for w, g, x, t in map(_focal_args, focal_probes())]
+        return run
+
+    def backward(module):
+        rng = np.random.RandomState(6)
+        rows = []
+        for n, nx, nh, ny in [(4, 3, 5, 2), (6, 2, 4, 3), (3, 1, 2, 4)]:
+            params, X = mlp_params(rng, nx, nh, ny), rng.randn(n, nx)
+            Y = np.eye(ny)[rng.randint(0, ny, n)]
+            student = module.mlp_backward(params, module.mlp_forward(params, X)[1], Y)
+            rows.append((student, mlp_mistakes.tanh_derivative_of_preactivation(params, mlp.mlp_forward(params, X)[1], Y), n))
+        return rows
+
+    return {
+        "carl_flipped_kernel": ("conv_matrix", direct("conv_as_matrix", conv_mistakes.flipped_kernel, conv_probes)),
+        "dana_column_major": ("conv_matrix", direct("conv_as_matrix", conv_mistakes.column_major, conv_probes)),
+        "eve_bias_is_output": ("linear_region", direct("linear_region", region_mistakes.bias_is_output, linear_region_probes)),
+        "finn_all_units_active": ("linear_region", direct("linear_region", region_mistakes.all_units_active, linear_region_probes)),
+        "gina_unstable_softmax": ("softmax_classifier", direct("softmax", softmax_mistakes.no_max_subtraction, softmax_probes)),
+        "hugo_gradient_sum": ("softmax_classifier", direct("softmax_gradients", softmax_mistakes.sum_not_mean, softmax_gradient_probes)),
+        "iris_tanh_preactivation": ("mlp", backward),
+        "jack_weighted_pt": ("focal_loss", focal(focal_mistakes.weighted_pt)),
+        "kate_weights_sum_to_one": ("focal_loss", direct("reweight", focal_mistakes.weights_sum_to_one, reweight_probes)),
+        "leo_weight_normalised_mean": ("focal_loss", focal(focal_mistakes.weight_normalised_mean)),
+    }
+
+
+BUNDLED = _bundled_cases()
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_bundled_mistake_is_reproduced_by_its_mutant(name):
+    module_name, run = BUNDLED[name]
+    with np.errstate(all="ignore"):
+        rows = run(load_module(SUBMISSIONS / name, module_name))
+    for student, mutant, args in rows:
+        assert _same(student, mutant), f"{name} on {args!r}"
+    with np.errstate(all="ignore"):
+        correct = run(load_module(SUBMISSIONS / "ada_lovelace", module_name))
+    assert any(not _same(right, mutant) for right, mutant, _ in correct), "the probes never show this mistake"
+
+
+def test_every_bundled_function_mistake_has_its_mutant():
+    folders = {p.name for p in SUBMISSIONS.iterdir() if p.is_dir()}
+    correct_or_broken = {"ada_lovelace", "ben_okafor", "mia_missing_files", "noah_syntax_error"}
+    assert set(BUNDLED) == folders - correct_or_broken
+
+
+# ---- the written-answer mutants on the published questions ----
+
+
+def test_theory_flipped_kernel_on_the_published_question():
+    args = {"kernel_shape": (3, 3), "input_shape": (3, 3), "stride": 4, "padding": 2}
+    grid = theory_mistakes.flipped_kernel(**args)
+    expected = theory.conv_matrix_symbolic(**args)
+    assert expected[0][0] == (2, 2) and grid[0][0] == (0, 0)
+    assert grid[1][2] == (0, 2) and grid[2][6] == (2, 0) and grid[3][8] == (2, 2)
+    assert [[entry == 0 for entry in row] for row in grid] == [[entry == 0 for entry in row] for row in expected]
+    carl = yaml.safe_load((SUBMISSIONS / "carl_flipped_kernel" / "answers.yaml").read_text())
+    assert theory.read_conv_answer(carl["conv_matrix"]["A"], (4, 9)) == grid
+
+
+def test_theory_linear_region_mutants_on_the_published_network():
+    weights, biases = PUBLISHED_NETWORK
+    eve = yaml.safe_load((SUBMISSIONS / "eve_bias_is_output" / "answers.yaml").read_text())["linear_region"]
+    for x0, b in [(2, 15.0), (-1, 1.5), (1, 9.0)]:
+        got = theory_mistakes.bias_is_output(weights, biases, x0)
+        right = theory.linear_region_answer(weights, biases, x0)
+        assert set(got) == {"W", "b"} and np.allclose(got["W"], right["W"]) and np.allclose(got["b"], [b])
+        written = theory.read_linear_region_answer(eve, weights, biases, x0)
+        assert np.allclose(written["b"], got["b"]) and np.allclose(written["W"], got["W"])
+    # The published network has every unit active at 2 and 1; at -1 the first hidden unit is off.
+    for x0 in (2, 1):
+        unmasked, right = theory_mistakes.all_units_active(weights, biases, [x0]), theory.linear_region_answer(weights, biases, x0)
+        assert np.allclose(unmasked["W"], right["W"]) and np.allclose(unmasked["b"], right["b"])
+    unmasked = theory_mistakes.all_units_active(weights, biases, -1)
+    assert np.allclose(unmasked["W"], [[6.0]]) and np.allclose(unmasked["b"], [3.0])
