@@ -66,3 +66,13 @@ class SubmissionResult:
 
     def to_json(self, with_timing: bool = True) -> str:
         return json.dumps(self.to_dict(with_timing), indent=2, sort_keys=False, allow_nan=False)
+
+
+def result_from_dict(data: dict) -> SubmissionResult:
+    """A result read back from result.json (written by this grader, never by student code)."""
+    items = [ItemResult(**item) for item in data["items"]]
+    return SubmissionResult(
+        student=data["student"], items=items, isolation=data.get("isolation", {}),
+        rubric_sha256=data["rubric_sha256"], submission_sha256=data["submission_sha256"],
+        grader_version=data.get("grader_version", __version__), timing=data.get("timing", {}),
+    )

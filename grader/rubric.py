@@ -354,7 +354,7 @@ def load_rubric(path) -> Rubric:
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise RubricError([f"{path}: cannot read the rubric ({error.strerror})"]) from None
+        raise RubricError([f"{path}: cannot read the rubric ({error.strerror}); fix: pass --rubric with the rubric's path"]) from None
     text = raw.decode("utf-8", "replace")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)

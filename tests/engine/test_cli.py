@@ -35,7 +35,7 @@ def test_grade_refuses_a_bad_rubric_or_folder_with_a_clear_message(tmp_path):
     refused = run("grade", str(SUBMISSIONS), "--rubric", str(bad))
     assert refused.returncode == 2 and "the rubric has no items" in refused.stderr
     missing = run("grade", str(tmp_path / "nowhere"), "--rubric", str(RUBRIC))
-    assert missing.returncode == 2 and "is not a folder of submissions" in missing.stderr
+    assert missing.returncode == 2 and "is not a folder; give the folder that holds" in missing.stderr
 
 
 def test_isolation_reports_the_layers_in_force():

@@ -1,0 +1,151 @@
+"""Grade a folder of submissions: in parallel, writing each result as soon as it is known.
+
+Workers are spawned, never forked, and each has its own zygote. A submission
+that breaks anything still gets a result; only harness errors stop a batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.api import find_submissions, grade_submission, write_result
+from grader.boundary import IsolationError
+from grader.checks import Verdict
+from grader.reports.feedback import write_feedback
+from grader.reports.gradebook import write_gradebook
+from grader.results import SubmissionResult, result_from_dict
+from grader.rubric import Rubric, load_rubric
+from grader.submission import SubmissionError, open_submission
+
+_worker_rubrics: dict[str, Rubric] = {}
+
+
+def _grade_in_worker(path: str, rubric_path: str, strict: bool, hide: list[str]) -> str:
+    rubric = _worker_rubrics.get(rubric_path) or _worker_rubrics.setdefault(rubric_path, load_rubric(rubric_path))
+    return grade_submission(path, rubric, strict=strict, hide=hide).to_json()
+
+
+@dataclass
+class Batch:
+    results: list[SubmissionResult] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _resumable(path: Path, rubric: Rubric, out: Path) -> SubmissionResult | None:
+    """The result already written for this exact submission and rubric, if any."""
+    try:
+        submission = open_submission(path)
+        existing = result_from_dict(json.loads((out / submission.student / "result.json").read_text()))
+    except (SubmissionError, OSError, ValueError, KeyError, TypeError):
+        return None
+    if existing.rubric_sha256 == rubric.sha256 and existing.submission_sha256 == submission.sha256:
+        return existing
+    return None
+
+
+def _worker_failure(path: Path, rubric: Rubric, error: BaseException) -> SubmissionResult:
+    from grader.api import _item_result
+
+    verdict = Verdict("error", f"grader error: the worker grading this submission failed ({type(error).__name__}: {error})")
+    return SubmissionResult(path.stem if path.suffix == ".zip" else path.name,
+                            [_item_result(item, verdict) for item in rubric.items], {}, rubric.sha256, "")
+
+
+def _logger(out: Path) -> logging.Logger:
+    logger = logging.getLogger(f"grader.batch.{out}")
+    logger.handlers.clear()
+    handler = logging.FileHandler(out / "grading.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger
+
+
+def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = False, strict: bool = False,
+                 on_start=None, on_done=None) -> Batch:
+    """Grade every submission in `folder` into `out`. Callbacks: on_start(name), on_done(result, resumed)."""
+    started = time.monotonic()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = _logger(out)
+    paths = find_submissions(folder)
+    log.info("grading %d submissions from %s with %s (sha256 %s), %d jobs%s",
+             len(paths), folder, rubric.path, rubric.sha256, jobs, ", resuming" if resume else "")
+    batch, hide = Batch(), [str(out.resolve())]
+
+    def finish(result: SubmissionResult, resumed: bool) -> None:
+        if not resumed:
+            write_result(result, out)
+            write_feedback(result, rubric.title, out)
+        batch.results.append(result)
+        statuses = {item.status for item in result.items}
+        log.info("%s %s: %g/%g%s", "kept" if resumed else "graded", result.student, result.score, result.max_score,
+                 "" if resumed else f" in {result.timing.get('total_s', 0):.2f} s, statuses {sorted(statuses)}")
+        if on_done:
+            on_done(result, resumed)
+
+    pending = []
+    for path in paths:
+        kept = _resumable(path, rubric, out) if resume else None
+        if kept is not None:
+            batch.resumed.append(kept.student)
+            finish(kept, True)
+        else:
+            pending.append(path)
+
+    if jobs <= 1:
+        for path in pending:
+            if on_start:
+                on_start(path.name)
+            finish(grade_submission(path, rubric, strict=strict, hide=hide), False)
+    else:
+        _grade_in_pool(pending, rubric, jobs, strict, hide, finish, on_start, log)
+    write_gradebook(batch.results, rubric, out)
+    batch.seconds = time.monotonic() - started
+    log.info("done: %d graded, %d kept from earlier runs, %.1f s", len(pending), len(batch.resumed), batch.seconds)
+    return batch
+
+
+def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, log) -> None:
+    queue = list(paths)
+    breaks: dict[Path, int] = {}
+    context = multiprocessing.get_context("spawn")  # a forked worker would inherit torch's thread pools
+    while queue:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            running: dict = {}
+            while queue or running:
+                while queue and len(running) < jobs:
+                    path = queue.pop(0)
+                    if on_start:
+                        on_start(path.name)
+                    running[pool.submit(_grade_in_worker, str(path), rubric.path, strict, hide)] = path
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                    # Whoever broke the pool, everything in flight is graded again; a submission
+                    # present at two breaks is the likely cause and gets an error result.
+                    for future, path in running.items():
+                        breaks[path] = breaks.get(path, 0) + 1
+                        log.error("a worker died while %s was being graded (%d time(s))", path.name, breaks[path])
+                        if breaks[path] >= 2:
+                            finish(_worker_failure(path, rubric, future.exception() or RuntimeError("worker died")), False)
+                        else:
+                            queue.insert(0, path)
+                    break
+                for future in done:
+                    path = running.pop(future)
+                    try:
+                        finish(result_from_dict(json.loads(future.result())), False)
+                    except IsolationError:
+                        raise
+                    except Exception as error:  # a harness bug on one submission must not stop the batch
+                        log.exception("grading %s failed", path.name)
+                        finish(_worker_failure(path, rubric, error), False)

@@ -1,0 +1,35 @@
+"""gradebook.csv: one row per student, one column per rubric item, in rubric order."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+from grader.results import SubmissionResult
+from grader.rubric import Rubric
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def gradebook_text(results: list[SubmissionResult], rubric: Rubric) -> str:
+    ids = [item.id for item in rubric.items]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "score", "max_score", *ids])
+    for result in sorted(results, key=lambda r: r.student):
+        scores = {item.id: item.score for item in result.items}
+        writer.writerow([result.student, _number(result.score), _number(rubric.max_score),
+                         *(_number(scores[i]) if i in scores else "" for i in ids)])
+    return buffer.getvalue()
+
+
+def write_gradebook(results: list[SubmissionResult], rubric: Rubric, out: Path) -> Path:
+    target = Path(out) / "gradebook.csv"
+    partial = target.with_name("gradebook.csv.partial")
+    partial.write_text(gradebook_text(results, rubric))
+    os.replace(partial, target)
+    return target
