@@ -1,0 +1,249 @@
+"""report.html: a class dashboard and one page per student, self-contained (inline CSS and SVG, no script).
+
+Outputs, names and counterexamples come from student code, so every string from a result is
+escaped, and each page's Content-Security-Policy forbids scripts and any outside resource.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+from grader.results import ItemResult, SubmissionResult
+from grader.rubric import Rubric
+
+HISTOGRAM_BINS = 10
+PAGE = "report.html"
+
+_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+_STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left; vertical-align: top; }
+pre { background: #f5f5f5; padding: .6em; overflow-x: auto; white-space: pre-wrap; }
+.chart { display: block; margin: 1em 0; }
+.chart text { font: 11px sans-serif; fill: #333; }
+.bar { fill: #4a7ab5; }
+.pass-rate .bar { fill: #3d9970; }
+.status-passed { color: #2e7d32; }
+.status-failed, .status-error, .status-timeout, .status-missing { color: #c62828; font-weight: bold; }
+section.item { border-top: 1px solid #ddd; margin-top: 1.5em; }
+"""
+
+
+def _number(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+def _page(title: str, body: list[str]) -> str:
+    head = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_POLICY}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{_STYLE}</style>",
+        "</head>",
+        "<body>",
+    ]
+    return "\n".join([*head, *body, "</body>", "</html>"]) + "\n"
+
+
+def _pre(text: str) -> str:
+    # A parser drops the newline right after <pre>, so text that starts with one keeps it.
+    return f"<pre>\n{escape(text)}</pre>"
+
+
+def _link(student: str) -> str:
+    return f'<a href="{escape(quote(student, safe="") + "/" + PAGE)}">{escape(student)}</a>'
+
+
+def _student_folder(out: Path, student: str) -> Path:
+    # The name becomes a folder: it must stay one plain component of `out`.
+    if student in ("", ".", "..") or "/" in student or "\\" in student or "\0" in student:
+        raise ValueError(f"student name {student!r} cannot name a report folder")
+    return out / student
+
+
+# ---- charts ------------------------------------------------------------------
+
+
+def _svg(kind: str, label: str, width: int, height: int, parts: list[str]) -> str:
+    return (f'<svg class="chart {kind}" role="img" aria-label="{escape(label)}" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}">\n' + "\n".join(parts) + "\n</svg>")
+
+
+def _bin_of(score: float, max_score: float) -> int:
+    if max_score <= 0:
+        return HISTOGRAM_BINS - 1
+    # The small epsilon keeps a score exactly on an edge out of the bin below it.
+    return max(0, min(HISTOGRAM_BINS - 1, math.floor(score * HISTOGRAM_BINS / max_score + 1e-9)))
+
+
+def _histogram_svg(scores: list[float], max_score: float) -> str:
+    counts = [0] * HISTOGRAM_BINS
+    for score in scores:
+        counts[_bin_of(score, max_score)] += 1
+    width, height, left, bottom, bar = 520, 220, 30, 30, 46
+    plot = height - bottom - 20
+    tallest = max(counts, default=0) or 1
+    step = max_score / HISTOGRAM_BINS
+    parts = [f'<line x1="{left}" y1="{height - bottom}" x2="{left + bar * HISTOGRAM_BINS}" y2="{height - bottom}" stroke="#888"/>']
+    for index, count in enumerate(counts):
+        low, high = index * step, (index + 1) * step
+        x, h = left + index * bar, round(plot * count / tallest, 1)
+        y = height - bottom - h
+        tip = f"{_number(low)} to {_number(high)} points: {count} student{'' if count == 1 else 's'}"
+        parts.append(f'<rect class="bar" data-count="{count}" x="{x + 2}" y="{y}" width="{bar - 4}" height="{h}">'
+                     f"<title>{escape(tip)}</title></rect>")
+        if count:
+            parts.append(f'<text x="{x + bar / 2}" y="{y - 4}" text-anchor="middle">{count}</text>')
+    for index in range(0, HISTOGRAM_BINS + 1, 2):
+        parts.append(f'<text x="{left + index * bar}" y="{height - bottom + 16}" text-anchor="middle">{_number(index * step)}</text>')
+    label = f"Histogram of {len(scores)} scores out of {_number(max_score)}, in {HISTOGRAM_BINS} bins"
+    return _svg("histogram", label, width, height, parts)
+
+
+def _pass_rate_svg(results: list[SubmissionResult], rubric: Rubric) -> str:
+    row, bar_width, gap = 20, 300, 4
+    left = 12 + 7 * max((len(item.id) for item in rubric.items), default=0)
+    width, height = left + bar_width + 90, row * len(rubric.items) + 10
+    parts = []
+    for index, item in enumerate(rubric.items):
+        graded = [r.item(item.id) for r in results if any(i.id == item.id for i in r.items)]
+        passed = sum(1 for i in graded if i.status == "passed")
+        rate = passed / len(graded) if graded else 0.0
+        y = 5 + index * row
+        text = f"{passed}/{len(graded)} ({rate:.0%})" if graded else "not graded"
+        parts.append(f'<text x="{left - 6}" y="{y + row - 8}" text-anchor="end">{escape(item.id)}</text>')
+        parts.append(f'<rect class="bar" data-item="{escape(item.id)}" data-rate="{rate:.4f}" x="{left}" y="{y + gap / 2}" '
+                     f'width="{round(bar_width * rate, 1)}" height="{row - gap}"><title>{escape(f"{item.id}: {text} passed")}</title></rect>')
+        parts.append(f'<text x="{left + bar_width * rate + 5:.1f}" y="{y + row - 8}">{escape(text)}</text>')
+    label = f"Share of students passing each of the {len(rubric.items)} items"
+    return _svg("pass-rate", label, width, height, parts)
+
+
+# ---- the dashboard -----------------------------------------------------------
+
+
+def _mistakes_table(results: list[SubmissionResult], rubric: Rubric) -> list[str]:
+    seen: dict[str, list[tuple[str, str]]] = {}
+    for result in results:
+        for item in result.items:
+            if item.diagnosis:
+                seen.setdefault(item.diagnosis, []).append((result.student, item.id))
+    if not seen:
+        return ["<p>No mistake was diagnosed.</p>"]
+    rows = ["<table class=\"mistakes\">", "<tr><th>mistake</th><th>hint</th><th>count</th><th>items</th><th>students</th></tr>"]
+    for mistake, hits in sorted(seen.items(), key=lambda pair: (-len(pair[1]), pair[0])):
+        students = sorted({student for student, _ in hits})
+        items = sorted({item_id for _, item_id in hits})
+        rows.append(f"<tr><td>{escape(mistake)}</td><td>{escape(rubric.mistake_hints.get(mistake, ''))}</td>"
+                    f"<td>{len(hits)}</td><td>{escape(', '.join(items))}</td>"
+                    f"<td>{', '.join(_link(s) for s in students)}</td></tr>")
+    return [*rows, "</table>"]
+
+
+def _students_table(results: list[SubmissionResult], rubric: Rubric) -> list[str]:
+    rows = ['<table class="students">', "<tr><th>student</th><th>score</th><th>items not passed</th></tr>"]
+    for result in results:
+        missed = ", ".join(item.id for item in result.items if item.status != "passed") or "none"
+        rows.append(f"<tr><td>{_link(result.student)}</td><td>{_number(result.score)} / {_number(rubric.max_score)}</td>"
+                    f"<td>{escape(missed)}</td></tr>")
+    return [*rows, "</table>"]
+
+
+def _dashboard_html(results: list[SubmissionResult], rubric: Rubric) -> str:
+    results = sorted(results, key=lambda r: r.student)
+    scores = [r.score for r in results]
+    summary = (f"{len(results)} students; mean {_number(statistics.mean(scores))}, "
+               f"median {_number(statistics.median(scores))} out of {_number(rubric.max_score)}") if scores else "0 students"
+    body = [
+        f"<h1>{escape(rubric.title)}</h1>",
+        f'<p class="summary">{escape(summary)}</p>',
+        "<h2>Scores</h2>", _histogram_svg(scores, rubric.max_score),
+        "<h2>Pass rate per item</h2>", _pass_rate_svg(results, rubric),
+        "<h2>Most frequent mistakes</h2>", *_mistakes_table(results, rubric),
+        "<h2>Students</h2>", *_students_table(results, rubric),
+    ]
+    return _page(f"{rubric.title}: class report", body)
+
+
+# ---- one student -------------------------------------------------------------
+
+
+def _plain(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_plain(inner)}" for key, inner in value.items())
+    return str(value)
+
+
+def _item_section(item: ItemResult, rubric: Rubric) -> list[str]:
+    lines = [
+        f'<section class="item" id="{escape(item.id)}">',
+        f"<h2>{escape(item.id)}: {escape(item.name)}</h2>",
+        f'<p><span class="status-{escape(item.status)}">{escape(item.status)}</span>, '
+        f"{_number(item.score)} / {_number(item.max_score)} points"
+        f"{'' if item.visibility == 'visible' else f' ({escape(item.visibility)})'}</p>",
+    ]
+    if item.output:
+        lines.append(_pre(item.output))
+    # A hidden item tells only whether it passed, whatever the result carries.
+    if item.visibility != "hidden":
+        if item.diagnosis:
+            hint = rubric.mistake_hints.get(item.diagnosis, "")
+            lines.append(f'<p class="diagnosis">Known mistake <strong>{escape(item.diagnosis)}</strong>'
+                         f"{': ' + escape(hint) if hint else ''}</p>")
+        for key, value in (item.counterexample or {}).items():
+            text = "\n".join(f"{k} = {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
+            lines += [f"<h3>{escape(str(key))}</h3>", _pre(text)]
+    return [*lines, "</section>"]
+
+
+def _student_html(result: SubmissionResult, rubric: Rubric) -> str:
+    body = [
+        f'<p><a href="../{PAGE}">Back to the class report</a></p>',
+        f"<h1>{escape(rubric.title)}: {escape(result.student)}</h1>",
+        f'<p class="score">Score: <strong>{_number(result.score)} / {_number(result.max_score)}</strong></p>',
+    ]
+    for item in result.items:
+        body += _item_section(item, rubric)
+    body.append("<h2>Isolation</h2>")
+    if result.isolation:
+        body.append('<table class="isolation">')
+        body += [f"<tr><th>{escape(str(k))}</th><td>{escape(_plain(v))}</td></tr>" for k, v in result.isolation.items()]
+        body.append("</table>")
+    else:
+        body.append("<p>No isolation was recorded.</p>")
+    return _page(f"{rubric.title}: {result.student}", body)
+
+
+# ---- files -------------------------------------------------------------------
+
+
+def _write(target: Path, text: str) -> None:
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(text, encoding="utf-8", newline="\n")
+    os.replace(partial, target)
+
+
+def write_html_reports(results: list[SubmissionResult], rubric: Rubric, out: Path) -> Path:
+    """Write out/report.html (class dashboard) and out/<student>/report.html (one page per student); return the dashboard path."""
+    out = Path(out)
+    folders = {result.student: _student_folder(out, result.student) for result in results}
+    for result in results:
+        folders[result.student].mkdir(parents=True, exist_ok=True)
+        _write(folders[result.student] / PAGE, _student_html(result, rubric))
+    # The dashboard comes last, so that every page it links to already exists.
+    out.mkdir(parents=True, exist_ok=True)
+    dashboard = out / PAGE
+    _write(dashboard, _dashboard_html(results, rubric))
+    return dashboard
