@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from grader import __version__
 
 DEFAULT_RUBRIC = "rubrics/assignment2.yaml"
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,8 +36,22 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="grade every submission (folder or .zip) in a folder")
     grade.add_argument("submissions", help="folder holding one folder or .zip per student")
     grade.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric file (default {DEFAULT_RUBRIC})")
-    grade.add_argument("--out", default="results", help="where <student>/result.json go (default results/)")
+    grade.add_argument("--out", default="results", help="where reports go (default results/)")
+    grade.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
+    grade.add_argument("--resume", action="store_true", help="keep results already written for the same rubric and submission")
     grade.add_argument("--strict", action="store_true", help="refuse to grade without every isolation layer")
+
+    check = commands.add_parser("check", help="run the visible checks on your own submission")
+    check.add_argument("submission", nargs="?", default=".", help="your submission folder (default: here)")
+    check.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric file (default {DEFAULT_RUBRIC})")
+
+    gradescope = commands.add_parser("gradescope", help="build or run the Gradescope autograder")
+    gradescope_commands = gradescope.add_subparsers(dest="gradescope_command", required=True)
+    build = gradescope_commands.add_parser("build", help="write the autograder zip to upload")
+    build.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric file (default {DEFAULT_RUBRIC})")
+    build.add_argument("-o", "--output", default="autograder.zip", help="the zip to write (default autograder.zip)")
+    run = gradescope_commands.add_parser("run", help="grade /autograder/submission into /autograder/results")
+    run.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"), help="the autograder root")
 
     commands.add_parser("isolation", help="show the isolation layers student code gets on this machine")
     return parser
@@ -55,37 +77,40 @@ def validate_rubric(path: str) -> int:
 
 def grade(args) -> int:
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
-    from grader.api import find_submissions, grade_submission, write_result
+    from grader.api import find_submissions
+    from grader.batch import grade_folder
     from grader.boundary import IsolationError
+    from grader.reports.html import write_html_reports
     from grader.rubric import RubricError, load_rubric
 
     console = Console()
     try:
         rubric = load_rubric(args.rubric)
-        paths = find_submissions(args.submissions)
     except RubricError as error:
         print("\n".join(error.problems), file=sys.stderr)
         return 2
-    except NotADirectoryError as error:
-        print(f"error: {error}", file=sys.stderr)
+    if not os.path.isdir(args.submissions):
+        print(f"error: {args.submissions} is not a folder; give the folder that holds one folder or .zip per student", file=sys.stderr)
         return 2
-    results = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("grading", total=len(paths))
-        for path in paths:
-            progress.update(task, description=f"grading {path.name}")
-            try:
-                result = grade_submission(path, rubric, strict=args.strict, hide=[args.out])
-            except IsolationError as error:
-                print(f"error: {error}", file=sys.stderr)
-                return 2
-            write_result(result, args.out)
-            results.append(result)
-            progress.advance(task)
-    table = Table(title=f"{rubric.title}: {len(results)} submissions, results in {args.out}/")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("grading", total=len(find_submissions(args.submissions)))
+        try:
+            batch = grade_folder(
+                args.submissions, rubric, args.out, jobs=args.jobs, resume=args.resume, strict=args.strict,
+                on_start=lambda name: progress.update(task, description=f"grading {name}"),
+                on_done=lambda result, resumed: progress.advance(task),
+            )
+        except IsolationError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    results = sorted(batch.results, key=lambda r: r.student)
+    dashboard = write_html_reports(results, rubric, Path(args.out))
+    table = Table(title=f"{rubric.title}: {len(results)} submissions in {batch.seconds:.1f} s"
+                        + (f" ({len(batch.resumed)} kept from an earlier run)" if batch.resumed else ""))
     table.add_column("student")
     table.add_column("score", justify="right")
     table.add_column("not passed")
@@ -93,7 +118,62 @@ def grade(args) -> int:
         lost = [f"{i.id} ({i.status}{', ' + i.diagnosis if i.diagnosis else ''})" for i in result.items if i.status != "passed"]
         table.add_row(result.student, f"{result.score:g} / {result.max_score:g}", "\n".join(lost) or "-")
     console.print(table)
+    console.print(f"Reports: {dashboard} (class dashboard), {Path(args.out) / 'gradebook.csv'}, "
+                  f"and {Path(args.out)}/<student>/ (result.json, feedback.md, report.html); log: {Path(args.out) / 'grading.log'}",
+                  markup=False, highlight=False)
     return 0
+
+
+def check(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from grader.api import grade_submission
+    from grader.rubric import RubricError, load_rubric
+
+    try:
+        rubric = load_rubric(args.rubric)
+    except RubricError as error:
+        print("\n".join(error.problems), file=sys.stderr)
+        return 2
+    if not os.path.exists(args.submission):
+        print(f"error: {args.submission} does not exist; give your submission folder", file=sys.stderr)
+        return 2
+    visible = [item.id for item in rubric.items if item.visibility == "visible"]
+    result = grade_submission(args.submission, rubric, items=visible)
+    table = Table(title=f"{rubric.title}: self-check of {result.student}", show_lines=True)
+    for column in ("item", "points", "status", "what to look at"):
+        table.add_column(column)
+    for item in result.items:
+        detail = item.output if item.status != "passed" else ""
+        if item.counterexample:
+            detail += "\n" + "\n".join(f"{key}: {value}" for key, value in item.counterexample.items())
+        table.add_row(f"{item.id}\n{item.name}", f"{item.score:g} / {item.max_score:g}", item.status, detail.strip())
+    console = Console()
+    console.print(table)
+    unseen = [item for item in rubric.items if item.visibility != "visible"]
+    unseen_points = sum(item.points for item in unseen)
+    passed = all(item.status == "passed" for item in result.items)
+    console.print(f"Visible checks: {result.score:g} of {result.max_score:g} points"
+                  + (" - every visible check passes." if passed else "."), markup=False, highlight=False)
+    if unseen:
+        console.print(f"Not run here: {len(unseen)} hidden or later-released items worth {unseen_points:g} points. "
+                      "Passing every visible check does not mean they pass.", markup=False, highlight=False)
+    return 0 if passed else 1
+
+
+def gradescope(args) -> int:
+    from grader import gradescope as autograder
+
+    if args.gradescope_command == "build":
+        try:
+            path = autograder.build(Path(args.rubric), Path(args.output))
+        except (OSError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(f"wrote {path}: upload it as the assignment's autograder")
+        return 0
+    return autograder.run(Path(args.root))
 
 
 def isolation() -> int:
@@ -114,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
         return validate_rubric(args.file)
     if args.command == "grade":
         return grade(args)
+    if args.command == "check":
+        return check(args)
+    if args.command == "gradescope":
+        return gradescope(args)
     if args.command == "isolation":
         return isolation()
     parser.print_help()
