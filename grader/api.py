@@ -37,7 +37,7 @@ def hidden_paths(rubric: Rubric, submission_source: str, extra=()) -> list[str]:
     return sorted(set(paths))
 
 
-def _item_result(item: Item, verdict: Verdict) -> ItemResult:
+def item_result(item: Item, verdict: Verdict) -> ItemResult:
     hidden = item.visibility == "hidden"
     return ItemResult(
         id=item.id,
@@ -63,7 +63,7 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
         submission = open_submission(path)
     except SubmissionError as error:
         verdict = Verdict("error", f"The submission could not be opened: {error}")
-        return SubmissionResult(Path(path).stem, [_item_result(i, verdict) for i in selected], {},
+        return SubmissionResult(Path(path).stem, [item_result(i, verdict) for i in selected], {},
                                 rubric.sha256, "", timing={"total_s": time.monotonic() - started})
     scratch = submission.materialise()
     plan = Plan(
@@ -81,7 +81,7 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
             if isinstance(error, IsolationError):
                 raise
             verdict = Verdict("error", f"grader error: the sandbox could not start ({error})")
-            return SubmissionResult(submission.student, [_item_result(i, verdict) for i in selected], {},
+            return SubmissionResult(submission.student, [item_result(i, verdict) for i in selected], {},
                                     rubric.sha256, submission.sha256, timing={"total_s": time.monotonic() - started})
         budget_start = time.monotonic()
         context = Context(rubric, process, set(submission.files), deadline=budget_start + rubric.submission_timeout_s)
@@ -92,7 +92,7 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
             else:
                 verdict = RUNNERS[item.kind](context, item)
             item_seconds[item.id] = round(time.monotonic() - item_started, 4)
-            results.append(_item_result(item, verdict))
+            results.append(item_result(item, verdict))
     finally:
         process.close()
         discard(scratch)

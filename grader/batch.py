@@ -15,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.api import find_submissions, grade_submission, write_result
+from grader.api import find_submissions, grade_submission, item_result, write_result
 from grader.boundary import IsolationError
 from grader.checks import Verdict
 from grader.reports.feedback import write_feedback
@@ -52,11 +52,9 @@ def _resumable(path: Path, rubric: Rubric, out: Path) -> SubmissionResult | None
 
 
 def _worker_failure(path: Path, rubric: Rubric, error: BaseException) -> SubmissionResult:
-    from grader.api import _item_result
-
     verdict = Verdict("error", f"grader error: the worker grading this submission failed ({type(error).__name__}: {error})")
     return SubmissionResult(path.stem if path.suffix == ".zip" else path.name,
-                            [_item_result(item, verdict) for item in rubric.items], {}, rubric.sha256, "")
+                            [item_result(item, verdict) for item in rubric.items], {}, rubric.sha256, "")
 
 
 def _logger(out: Path) -> logging.Logger:
