@@ -57,15 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def validate_rubric(path: str) -> int:
+def _rubric_or_report(path: str, summary: bool = False):
+    """The validated rubric, or None after printing every problem to stderr."""
     from grader.rubric import RubricError, load_rubric
 
     try:
-        rubric = load_rubric(path)
+        return load_rubric(path)
     except RubricError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(error.problems)} problem{'s' if len(error.problems) != 1 else ''} in {path}", file=sys.stderr)
+        print("\n".join(error.problems), file=sys.stderr)
+        if summary:
+            print(f"{len(error.problems)} problem{'s' if len(error.problems) != 1 else ''} in {path}", file=sys.stderr)
+        return None
+
+
+def validate_rubric(path: str) -> int:
+    rubric = _rubric_or_report(path, summary=True)
+    if rubric is None:
         return 2
     kinds: dict[str, int] = {}
     for item in rubric.items:
@@ -84,13 +91,10 @@ def grade(args) -> int:
     from grader.batch import grade_folder
     from grader.boundary import IsolationError
     from grader.reports.html import write_html_reports
-    from grader.rubric import RubricError, load_rubric
 
     console = Console()
-    try:
-        rubric = load_rubric(args.rubric)
-    except RubricError as error:
-        print("\n".join(error.problems), file=sys.stderr)
+    rubric = _rubric_or_report(args.rubric)
+    if rubric is None:
         return 2
     if not os.path.isdir(args.submissions):
         print(f"error: {args.submissions} is not a folder; give the folder that holds one folder or .zip per student", file=sys.stderr)
@@ -129,12 +133,9 @@ def check(args) -> int:
     from rich.table import Table
 
     from grader.api import grade_submission
-    from grader.rubric import RubricError, load_rubric
 
-    try:
-        rubric = load_rubric(args.rubric)
-    except RubricError as error:
-        print("\n".join(error.problems), file=sys.stderr)
+    rubric = _rubric_or_report(args.rubric)
+    if rubric is None:
         return 2
     if not os.path.exists(args.submission):
         print(f"error: {args.submission} does not exist; give your submission folder", file=sys.stderr)
