@@ -10,6 +10,7 @@ from pathlib import Path
 
 from grader.boundary import IsolationError, Limits, Plan, StudentProcess, Zygote, default_read_only
 from grader.checks import RUNNERS, Context, Verdict
+from grader.files import write_text_atomically
 from grader.results import ItemResult, SubmissionResult
 from grader.rubric import Item, Rubric, load_rubric
 from grader.submission import SubmissionError, discard, open_submission
@@ -111,13 +112,7 @@ def find_submissions(folder) -> list[Path]:
 
 def write_result(result: SubmissionResult, out) -> Path:
     """result.json under out/<student>/, written atomically."""
-    folder = Path(out) / result.student
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "result.json"
-    partial = folder / "result.json.partial"
-    partial.write_text(result.to_json())
-    os.replace(partial, target)
-    return target
+    return write_text_atomically(Path(out) / result.student / "result.json", result.to_json())
 
 
 def probe_isolation(zygote: Zygote | None = None) -> dict:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 import traceback
 import zipfile
 from pathlib import Path
 
+from grader.files import write_text_atomically
 from grader.results import SubmissionResult
 from grader.rubric import VISIBILITIES, Rubric, RubricError, load_rubric
 
@@ -185,18 +185,7 @@ def _label(metadata_path: Path) -> str:
 
 
 def _write(results: Path, data: dict) -> None:
-    text = json.dumps(data, indent=2, allow_nan=False)
-    results.mkdir(parents=True, exist_ok=True)
-    descriptor, partial = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=results)
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, results / "results.json")
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    write_text_atomically(results / "results.json", json.dumps(data, indent=2, allow_nan=False))
 
 
 def _explain(error: BaseException) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from grader.files import write_text_atomically
 from grader.results import SubmissionResult
 
 _MARK = {"passed": "passed", "failed": "FAILED", "error": "ERROR", "timeout": "TIMED OUT", "missing": "MISSING"}
@@ -31,10 +31,4 @@ def feedback_markdown(result: SubmissionResult, title: str) -> str:
 
 
 def write_feedback(result: SubmissionResult, title: str, out: Path) -> Path:
-    folder = Path(out) / result.student
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "feedback.md"
-    partial = folder / "feedback.md.partial"
-    partial.write_text(feedback_markdown(result, title))
-    os.replace(partial, target)
-    return target
+    return write_text_atomically(Path(out) / result.student / "feedback.md", feedback_markdown(result, title))

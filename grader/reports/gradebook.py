@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
+from grader.files import write_text_atomically
 from grader.results import SubmissionResult
 from grader.rubric import Rubric
 
@@ -28,8 +28,4 @@ def gradebook_text(results: list[SubmissionResult], rubric: Rubric) -> str:
 
 
 def write_gradebook(results: list[SubmissionResult], rubric: Rubric, out: Path) -> Path:
-    target = Path(out) / "gradebook.csv"
-    partial = target.with_name("gradebook.csv.partial")
-    partial.write_text(gradebook_text(results, rubric))
-    os.replace(partial, target)
-    return target
+    return write_text_atomically(Path(out) / "gradebook.csv", gradebook_text(results, rubric))

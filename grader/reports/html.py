@@ -7,12 +7,12 @@ escaped, and each page's Content-Security-Policy forbids scripts and any outside
 from __future__ import annotations
 
 import math
-import os
 import statistics
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
+from grader.files import write_text_atomically
 from grader.results import ItemResult, SubmissionResult
 from grader.rubric import Rubric
 
@@ -229,21 +229,15 @@ def _student_html(result: SubmissionResult, rubric: Rubric) -> str:
 # ---- files -------------------------------------------------------------------
 
 
-def _write(target: Path, text: str) -> None:
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(partial, target)
-
-
 def write_html_reports(results: list[SubmissionResult], rubric: Rubric, out: Path) -> Path:
     """Write out/report.html (class dashboard) and out/<student>/report.html (one page per student); return the dashboard path."""
     out = Path(out)
     folders = {result.student: _student_folder(out, result.student) for result in results}
     for result in results:
         folders[result.student].mkdir(parents=True, exist_ok=True)
-        _write(folders[result.student] / PAGE, _student_html(result, rubric))
+        write_text_atomically(folders[result.student] / PAGE, _student_html(result, rubric))
     # The dashboard comes last, so that every page it links to already exists.
     out.mkdir(parents=True, exist_ok=True)
     dashboard = out / PAGE
-    _write(dashboard, _dashboard_html(results, rubric))
+    write_text_atomically(dashboard, _dashboard_html(results, rubric))
     return dashboard
