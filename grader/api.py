@@ -43,7 +43,7 @@ def item_result(item: Item, verdict: Verdict) -> ItemResult:
     return ItemResult(
         id=item.id,
         name=item.name,
-        score=item.points if verdict.status == "passed" else 0.0,
+        score=item.points if verdict.status == "passed" else (verdict.score or 0.0) if verdict.status == "partial" else 0.0,
         max_score=item.points,
         status=verdict.status,
         visibility=item.visibility,
@@ -51,12 +51,16 @@ def item_result(item: Item, verdict: Verdict) -> ItemResult:
         output=("Passed." if verdict.status == "passed" else "Not passed.") if hidden else verdict.output,
         diagnosis=None if hidden else verdict.diagnosis,
         counterexample=None if hidden else verdict.counterexample,
+        details=None if hidden else verdict.details,
     )
 
 
 def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool = False,
-                     hide=(), items=None) -> SubmissionResult:
-    """Grade the folder or zip at `path`. `items` restricts grading to those item ids."""
+                     hide=(), items=None, progress=None) -> SubmissionResult:
+    """Grade the folder or zip at `path`. `items` restricts grading to those item ids.
+
+    progress(item_id, report), when given, hears how long checks (training) are getting on.
+    """
     rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     selected = [item for item in rubric.items if items is None or item.id in items]
     started = time.monotonic()
@@ -85,7 +89,8 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
             return SubmissionResult(submission.student, [item_result(i, verdict) for i in selected], {},
                                     rubric.sha256, submission.sha256, timing={"total_s": time.monotonic() - started})
         budget_start = time.monotonic()
-        context = Context(rubric, process, set(submission.files), deadline=budget_start + rubric.submission_timeout_s)
+        context = Context(rubric, process, set(submission.files), deadline=budget_start + rubric.submission_timeout_s,
+                          progress=progress)
         for item in selected:
             item_started = time.monotonic()
             if item_started - budget_start > rubric.submission_timeout_s:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from grader import __version__
 
-STATUSES = ("passed", "failed", "error", "timeout", "missing")
+STATUSES = ("passed", "partial", "failed", "error", "timeout", "missing")
 
 
 @dataclass
@@ -22,6 +22,7 @@ class ItemResult:
     output: str = ""
     diagnosis: str | None = None
     counterexample: dict | None = None
+    details: dict | None = None  # plain data for charts and tables, e.g. accuracy per class
 
     def __post_init__(self):
         if self.status not in STATUSES:

@@ -15,7 +15,13 @@ from pathlib import Path
 import yaml
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
-KINDS = ("cases", "property", "answers")
+KINDS = ("cases", "property", "answers", "training")
+TRAINING_MODES = ("train", "checkpoint", "compare")
+DEVICES = ("cpu", "auto")
+# The recipe every training item has; a rubric fixes a value or bounds what config.yaml may choose.
+RECIPE_DEFAULTS = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0, "epochs": 1,
+                   "batch_size": 64, "seed": 0}
+OPTIMIZERS = ("sgd", "adam", "adamw")
 COMPARES = ("close", "exact", "shape")
 INPUT_TYPES = ("array", "int_array", "tensor", "long_tensor", "int", "float", "tuple", "list",
                "arrays", "array_dict", "any")
@@ -31,11 +37,13 @@ _ITEM_KEYS = {
     "cases": {"call", "inputs", "cases", "returns"},
     "property": {"call", "strategy", "examples", "returns"},
     "answers": {"answer", "args", "reader", "compare"},
+    "training": {"mode", "data", "config", "recipe", "tiers", "max_params", "checkpoint", "loss", "margin", "device"},
 }
 _REQUIRED = {
     "cases": {"target", "reference", "inputs", "cases", "returns"},
     "property": {"target", "reference", "strategy", "call", "returns"},
     "answers": {"target", "reference", "answer", "reader"},
+    "training": {"target", "reference", "data"},
 }
 
 
@@ -81,6 +89,16 @@ class Item:
     args: dict = field(default_factory=dict)
     reader: str = ""
     compare: str = "close"
+    mode: str = "train"
+    data: dict = field(default_factory=dict)  # loader: 'module:function', and its keyword arguments
+    config: str = ""
+    recipe: dict = field(default_factory=dict)  # name -> fixed value, or {default, min, max} / {default, choices}
+    tiers: tuple = ()  # ((accuracy above which, points), ...), ascending
+    max_params: int | None = None
+    checkpoint: str = ""
+    loss: dict = field(default_factory=dict)  # file and call of the student's loss
+    margin: float = 0.0
+    device: str = "cpu"
 
     @property
     def reference_symbol(self) -> str:
@@ -106,7 +124,7 @@ class Rubric:
         """Top-level packages of everything the rubric resolves: they must stay out of the child's reach."""
         names = set()
         for item in self.items:
-            for ref in (item.reference, item.strategy, item.reader, *item.mistakes.values()):
+            for ref in (item.reference, item.strategy, item.reader, item.data.get("loader", ""), *item.mistakes.values()):
                 if ref:
                     names.add(ref.split(":")[0].split(".")[0])
         return names
@@ -294,6 +312,8 @@ def _check_item(check: _Checker, item, path, mistake_ids: set, seen: set) -> Non
         if "examples" in item and check.typed(item["examples"], (*path, "examples"), int, "a whole number") and item["examples"] < 1:
             check.fail((*path, "examples"), "examples must be at least 1", "set examples to e.g. 100")
         _check_call(check, item, path, None)
+    elif kind == "training":
+        _check_training(check, item, path)
     else:
         if "reader" in item:
             check.reference(item["reader"], (*path, "reader"), "reader")
@@ -301,6 +321,99 @@ def _check_item(check: _Checker, item, path, mistake_ids: set, seen: set) -> Non
         check.typed(item.get("args", {}), (*path, "args"), dict, "a mapping of the reference's arguments")
         if item.get("compare", "close") not in COMPARES:
             check.fail((*path, "compare"), f"compare {item.get('compare')!r} is not allowed", f"use one of {', '.join(COMPARES)}")
+
+
+def _check_recipe(check: _Checker, recipe, path) -> None:
+    if not check.typed(recipe, path, dict, "a mapping of recipe name to a value or {default, min, max}"):
+        return
+    for name, spec in recipe.items():
+        where = (*path, name)
+        if not str(name).isidentifier():
+            check.fail(where, f"{name!r} is not a Python name", "rename it; it is also the key read from config.yaml")
+            continue
+        if isinstance(spec, dict):
+            check.keys(spec, where, {"default", "min", "max", "choices"}, {"default"})
+            default = spec.get("default")
+            if "choices" in spec:
+                if check.typed(spec["choices"], (*where, "choices"), list, "a list of allowed values") and default not in spec["choices"]:
+                    check.fail((*where, "default"), f"default {default!r} is not among the choices", "add it to choices")
+            elif check.number(default, (*where, "default")):
+                low, high = spec.get("min", default), spec.get("max", default)
+                if check.number(low, (*where, "min")) and check.number(high, (*where, "max")) and not low <= default <= high:
+                    check.fail(where, f"default {default!r} lies outside [{low!r}, {high!r}]", "make min <= default <= max")
+            value = default
+        else:
+            value = spec
+        if name == "optimizer" and value not in OPTIMIZERS:
+            check.fail(where, f"optimizer {value!r} is not supported", f"use one of {', '.join(OPTIMIZERS)}")
+        if name in ("epochs", "batch_size", "seed") and not (isinstance(value, int) and not isinstance(value, bool)):
+            check.fail(where, f"{name} must be a whole number, got {value!r}", f"write e.g. {RECIPE_DEFAULTS[name]}")
+        if name == "batch_size" and isinstance(value, int) and value < 1:
+            check.fail(where, "batch_size must be at least 1", "write e.g. 64")
+
+
+def _check_training(check: _Checker, item: dict, path) -> None:
+    mode = item.get("mode", "train")
+    if mode not in TRAINING_MODES:
+        check.fail((*path, "mode"), f"mode {mode!r} is not one of {', '.join(TRAINING_MODES)}", f"use one of {', '.join(TRAINING_MODES)}")
+        return
+    data = item.get("data")
+    if "data" in item and check.typed(data, (*path, "data"), dict, "a mapping with loader: 'module:function' and its arguments"):
+        if "loader" not in data:
+            check.fail((*path, "data"), "missing required key 'loader'", "add loader: 'package.module:function'")
+        else:
+            check.reference(data["loader"], (*path, "data", "loader"), "data loader")
+    if item.get("device", "cpu") not in DEVICES:
+        check.fail((*path, "device"), f"device {item.get('device')!r} is not allowed", "use cpu, or auto to use a GPU when there is one")
+    if "config" in item and check.typed(item["config"], (*path, "config"), str, "a file name such as config.yaml"):
+        if "/" in item["config"] or item["config"].startswith("."):
+            check.fail((*path, "config"), f"{item['config']!r} is not a plain top-level file name", "write e.g. 'config.yaml'")
+    _check_recipe(check, item.get("recipe", {}), (*path, "recipe"))
+    if "max_params" in item and check.typed(item["max_params"], (*path, "max_params"), int, "a whole number") and item["max_params"] < 1:
+        check.fail((*path, "max_params"), "max_params must be at least 1", "write e.g. 500000")
+    if mode == "checkpoint":
+        if check.typed(item.get("checkpoint"), (*path, "checkpoint"), str, "the checkpoint's path inside the submission"):
+            if item["checkpoint"].startswith("/") or ".." in item["checkpoint"].split("/"):
+                check.fail((*path, "checkpoint"), f"{item['checkpoint']!r} leaves the submission", "write a relative path such as checkpoints/model.pt")
+    elif "checkpoint" in item:
+        check.fail((*path, "checkpoint"), "only mode: checkpoint reads a checkpoint", "remove it, or set mode: checkpoint")
+    if mode == "compare":
+        loss = item.get("loss")
+        if check.typed(loss, (*path, "loss"), dict, "a mapping with file and call"):
+            check.keys(loss, (*path, "loss"), {"file", "call"}, {"file", "call"})
+            if isinstance(loss.get("file"), str) and ("/" in loss["file"] or not loss["file"].endswith(".py")):
+                check.fail((*path, "loss", "file"), f"{loss['file']!r} is not a plain top-level .py file name", "write e.g. 'losses.py'")
+            if isinstance(loss.get("call"), str):
+                try:
+                    compile(loss["call"], "<loss>", "eval")
+                except SyntaxError as error:
+                    check.fail((*path, "loss", "call"), f"not a Python expression ({error.msg})", "write e.g. 'MyLoss(weight=w)'")
+        if check.number(item.get("margin"), (*path, "margin")) and item["margin"] > 1:
+            check.fail((*path, "margin"), "margin is a difference of accuracies, at most 1", "write e.g. 0.1")
+        if "tiers" in item:
+            check.fail((*path, "tiers"), "mode: compare credits a margin, not tiers", "remove tiers")
+    else:
+        for key in ("loss", "margin"):
+            if key in item:
+                check.fail((*path, key), f"only mode: compare uses {key}", f"remove it, or set mode: compare")
+        tiers = item.get("tiers")
+        if check.typed(tiers, (*path, "tiers"), list, "a list of {above: accuracy, points: n}") and not tiers:
+            check.fail((*path, "tiers"), "no tiers", "add at least one {above: 0.5, points: 1}")
+        total, last = 0.0, -1.0
+        for index, tier in enumerate(tiers if isinstance(tiers, list) else []):
+            where = (*path, "tiers", index)
+            if not check.typed(tier, where, dict, "a mapping {above: accuracy, points: n}"):
+                continue
+            check.keys(tier, where, {"above", "points"}, {"above", "points"})
+            above, points = tier.get("above"), tier.get("points")
+            if check.number(above, (*where, "above")):
+                if above >= 1 or above <= last:
+                    check.fail((*where, "above"), f"{above!r} is not above the previous tier and below 1", "list tiers in rising order of accuracy")
+                last = above
+            if check.number(points, (*where, "points")):
+                total += points
+        if isinstance(tiers, list) and tiers and isinstance(item.get("points"), (int, float)) and abs(total - item["points"]) > 1e-9:
+            check.fail((*path, "points"), f"points {item['points']!r} differ from the tiers' total {total:g}", f"set points to {total:g}")
 
 
 def _check_cases(check: _Checker, item: dict, path) -> None:
@@ -341,6 +454,11 @@ def _build(data: dict, path: str, digest: str) -> Rubric:
             strategy=raw.get("strategy", ""), examples=int(raw.get("examples", defaults["examples"])),
             returns=raw.get("returns", "any"), answer=raw.get("answer", ""), args=dict(raw.get("args", {})),
             reader=raw.get("reader", ""), compare=raw.get("compare", "close"),
+            mode=raw.get("mode", "train"), data=dict(raw.get("data", {})), config=raw.get("config", ""),
+            recipe=dict(raw.get("recipe", {})),
+            tiers=tuple((float(t["above"]), float(t["points"])) for t in raw.get("tiers", ())),
+            max_params=raw.get("max_params"), checkpoint=raw.get("checkpoint", ""), loss=dict(raw.get("loss", {})),
+            margin=float(raw.get("margin", 0.0)), device=raw.get("device", "cpu"),
         ))
     hints = {key: (value or {}).get("hint", "") for key, value in (data.get("mistakes") or {}).items()}
     return Rubric(path=path, sha256=digest, title=data["title"], items=tuple(items), mistake_hints=hints,

@@ -20,6 +20,7 @@ NUM_CLASSES = 10
 IMAGE_SHAPE = (3, 32, 32)
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2023, 0.1994, 0.2010)
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR10_TEST_FILE = "test_batch"
 DIGITS_TEST_FRACTION = 0.2
@@ -221,3 +222,41 @@ def long_tail_indices(labels, ratio: float, seed: int = 0, n_max: int | None = N
 
 def long_tail(split: Split, ratio: float, seed: int = 0, n_max: int | None = None) -> Split:
     return split.subset(long_tail_indices(split.labels.numpy(), ratio, seed, n_max))
+
+
+# ---- what a training check receives ------------------------------------------
+
+
+def training_data(source: str = "digits", imbalance: float | None = None, seed: int = 0) -> dict:
+    """The arrays a rubric's training item trains and tests on.
+
+    source: "digits" (embedded, resized to 3x32x32) or "cifar10:PATH" (a local copy).
+    imbalance: n_max / n_min of a long-tailed training set, e.g. 100; the test set stays balanced.
+    Images stay unnormalised (float in [0, 1] or uint8) so that CIFAR-10 fits in one message;
+    the mean and std travel with them and are applied batch by batch.
+    """
+    if source == "digits":
+        dataset = load_digits()
+    elif source.startswith("cifar10:"):
+        dataset = load_cifar10(source.partition(":")[2])
+    else:
+        raise ValueError(f"unknown data source {source!r}: use 'digits' or 'cifar10:PATH'")
+    train = dataset.train
+    if imbalance is not None:
+        if not imbalance >= 1:
+            raise ValueError(f"imbalance is n_max / n_min and must be at least 1, got {imbalance!r}")
+        train = long_tail(train, 1.0 / imbalance, seed=seed)
+
+    def pixels(images: torch.Tensor) -> np.ndarray:
+        if dataset.name == "cifar10":  # back to bytes: a quarter of the float size
+            return images.mul(255.0).round_().to(torch.uint8).numpy()
+        return images.numpy()
+
+    name = dataset.name + (f", long-tailed {imbalance:g}:1" if imbalance is not None else "")
+    return {
+        "name": name,
+        "classes": [str(c) for c in range(NUM_CLASSES)] if dataset.name == "digits" else list(CIFAR10_CLASSES),
+        "train_images": pixels(train.images), "train_labels": train.labels.numpy(),
+        "test_images": pixels(dataset.test.images), "test_labels": dataset.test.labels.numpy(),
+        "mean": list(CIFAR10_MEAN), "std": list(CIFAR10_STD),
+    }

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import yaml
 
-from grader.boundary import sandbox
+from grader.boundary import sandbox, trainer
 from grader.boundary.codec import CodecError, Decoder, encode_value, recv_message, send_message
 
 MAX_YAML_BYTES = 256 * 1024
@@ -85,6 +85,16 @@ class Server:
         value, out_blobs = encode_value(result, torch)
         return {"ok": True, "value": value}, out_blobs
 
+    def do_train(self, request: dict, blobs) -> tuple[dict, list[bytes]]:
+        inputs = Decoder(blobs).decode(request["inputs"])
+        result = trainer.train_and_predict(
+            request, inputs,
+            namespace=lambda module: dict(vars(self.modules[module])),
+            progress=lambda report: send_message(self.channel, {"progress": report}),
+        )
+        value, out_blobs = encode_value(result, torch)
+        return {"ok": True, "value": value}, out_blobs
+
     def do_read_yaml(self, request: dict) -> tuple[dict, list[bytes]]:
         with open(os.path.join(self.scratch, request["file"]), "rb") as handle:
             text = handle.read(MAX_YAML_BYTES + 1)
@@ -105,6 +115,8 @@ class Server:
                     header, out = self.do_import(request), []
                 elif op == "call":
                     header, out = self.do_call(request, blobs)
+                elif op == "train":
+                    header, out = self.do_train(request, blobs)
                 elif op == "read_yaml":
                     header, out = self.do_read_yaml(request)
                 else:

@@ -134,13 +134,26 @@ class StudentProcess:
         text = data[:OUTPUT_LIMIT].decode("utf-8", "replace").replace(self.plan.scratch + os.sep, "")
         return text + ("\n[output truncated]" if len(data) > OUTPUT_LIMIT else "")
 
-    def _request(self, header: dict, timeout_s: float, blobs=()) -> Outcome:
+    def _request(self, header: dict, timeout_s: float, blobs=(), on_progress=None) -> Outcome:
+        """Send one request and wait for its reply; progress reports on the way go to on_progress.
+
+        on_progress(report) may return a message to give up early: the child is then
+        killed and the outcome is a timeout carrying that message.
+        """
         child = self._child or self._start()
         started = time.monotonic()
+        deadline = started + timeout_s
         try:
             child.channel.settimeout(timeout_s)
             send_message(child.channel, header, list(blobs))
-            reply, reply_blobs = recv_message(child.channel)
+            while True:
+                child.channel.settimeout(max(deadline - time.monotonic(), 0.001))
+                reply, reply_blobs = recv_message(child.channel)
+                if set(reply) != {"progress"}:
+                    break
+                verdict = on_progress(_progress(reply["progress"])) if on_progress else None
+                if verdict:
+                    return self._lost(child, "timeout", started, verdict)
         except socket.timeout:
             return self._lost(child, "timeout", started, f"no answer within {timeout_s:g} s")
         except (EOFError, OSError):
@@ -185,8 +198,21 @@ class StudentProcess:
         encoded, blobs = encode_value(inputs, torch_module)
         return self._request({"op": "call", "module": module, "expr": expr, "inputs": encoded}, timeout_s, blobs)
 
+    def train(self, request: dict, inputs: dict, timeout_s: float, on_progress=None) -> Outcome:
+        """Train and evaluate a model in the child (see trainer.py); `inputs` are arrays, sent as .npy."""
+        encoded, blobs = encode_value(inputs)
+        return self._request({**request, "op": "train", "inputs": encoded}, timeout_s, blobs, on_progress)
+
     def read_yaml(self, filename: str, timeout_s: float) -> Outcome:
         return self._request({"op": "read_yaml", "file": filename}, timeout_s)
+
+
+def _progress(report) -> dict:
+    """A progress report from the child, reduced to finite numbers (it is untrusted, and only shown)."""
+    if type(report) is not dict:
+        return {}
+    return {key: float(value) for key, value in list(report.items())[:8]
+            if type(key) is str and type(value) in (int, float) and abs(value) < 1e12}
 
 
 def _kill_uid(uid: int) -> None:

@@ -1,8 +1,8 @@
 """One module per check kind; each turns an item into a Verdict."""
 
-from grader.checks import answers, cases, property
+from grader.checks import answers, cases, property, training
 from grader.checks.common import Context, Verdict
 
-RUNNERS = {"cases": cases.run, "property": property.run, "answers": answers.run}
+RUNNERS = {"cases": cases.run, "property": property.run, "answers": answers.run, "training": training.run}
 
 __all__ = ["Context", "Verdict", "RUNNERS"]

@@ -10,28 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from grader import judge
-from grader.checks.common import Context, Verdict, outcome_verdict
+from grader.checks.common import Context, Verdict
 from grader.rubric import Item, resolve
 
 _MISSING = object()
-
-
-def _answers(ctx: Context, item: Item):
-    """The parsed file, or a Verdict saying why there is none."""
-    cache = ctx.documents
-    if item.target.file not in cache:
-        if item.target.file not in ctx.files:
-            cache[item.target.file] = Verdict("missing", f"{item.target.file} was not submitted.")
-        else:
-            limit = ctx.timeout(item)
-            outcome = ctx.process.read_yaml(item.target.file, limit)
-            if outcome.ok:
-                cache[item.target.file] = outcome.value
-            elif outcome.error_type:
-                cache[item.target.file] = Verdict("failed", f"{item.target.file} is not valid YAML: {outcome.message}")
-            else:
-                cache[item.target.file] = outcome_verdict(outcome, f"reading {item.target.file}", limit, ctx.budget_cut(item, limit))
-    return cache[item.target.file]
 
 
 def _lookup(document, dotted: str):
@@ -54,7 +36,7 @@ def _matches(got, expected, item: Item) -> bool:
 
 
 def run(ctx: Context, item: Item) -> Verdict:
-    document = _answers(ctx, item)
+    document = ctx.document(item, item.target.file)
     if isinstance(document, Verdict):
         return document
     raw = _lookup(document, item.answer)

@@ -12,7 +12,7 @@ import torch
 
 from grader import judge
 from grader.boundary import Outcome, StudentProcess
-from grader.rubric import Item, Rubric, resolve
+from grader.rubric import Item, Rubric, Target, resolve
 
 
 @dataclass
@@ -22,6 +22,8 @@ class Verdict:
     diagnosis: str | None = None
     counterexample: dict | None = None
     fatal: bool = False  # the child timed out or died: calling again costs a restart
+    score: float | None = None  # points earned, when partial credit applies
+    details: dict | None = None  # plain data for reports (e.g. accuracy per class, loss curves)
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Context:
     symbols: dict[tuple[str, str], bool] = field(default_factory=dict)
     documents: dict[str, object] = field(default_factory=dict)  # parsed answer files, or why not
     deadline: float = float("inf")  # time.monotonic() by which the whole submission must be done
+    progress: object = None  # progress(item_id, report) for long checks, or None
 
     def timeout(self, item: Item) -> float:
         """The item's per-call limit, cut short by what is left of the submission's budget."""
@@ -43,9 +46,9 @@ class Context:
     def budget_cut(self, item: Item, limit: float) -> float | None:
         return self.rubric.submission_timeout_s if limit < item.timeout_s else None
 
-    def target_problem(self, item: Item) -> Verdict | None:
-        """A verdict when the target file or symbol cannot be called at all, else None."""
-        target = item.target
+    def target_problem(self, item: Item, target: Target | None = None) -> Verdict | None:
+        """A verdict when the item's target (or `target`) file or symbol cannot be used, else None."""
+        target = target or item.target
         if target.file not in self.files:
             return Verdict("missing", f"{target.file} was not submitted.")
         if target.module not in self.imports:
@@ -56,6 +59,8 @@ class Context:
             )
         if self.imports[target.module] is not None:
             return self.imports[target.module]
+        if target.symbol is None:
+            return None
         key = (target.module, target.symbol)
         if key not in self.symbols:
             outcome = self.process.call(target.module, f"{target.symbol!r} in globals()", {}, self.timeout(item))
@@ -63,6 +68,22 @@ class Context:
         if not self.symbols[key]:
             return Verdict("missing", f"{target.file} defines no {target.symbol}.")
         return None
+
+    def document(self, item: Item, filename: str):
+        """A submitted YAML file parsed in the child, as plain data, or a Verdict saying why there is none."""
+        if filename not in self.documents:
+            if filename not in self.files:
+                self.documents[filename] = Verdict("missing", f"{filename} was not submitted.")
+            else:
+                limit = self.timeout(item)
+                outcome = self.process.read_yaml(filename, limit)
+                if outcome.ok:
+                    self.documents[filename] = outcome.value
+                elif outcome.error_type:
+                    self.documents[filename] = Verdict("failed", f"{filename} is not valid YAML: {outcome.message}")
+                else:
+                    self.documents[filename] = outcome_verdict(outcome, f"reading {filename}", limit, self.budget_cut(item, limit))
+        return self.documents[filename]
 
 
 def outcome_verdict(outcome: Outcome, doing: str, timeout_s: float, budget_s: float | None = None) -> Verdict:
