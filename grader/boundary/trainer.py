@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import time
 
 import numpy as np
@@ -28,6 +29,15 @@ def _seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def _deterministic() -> None:
+    # The public switch also imports torch._inductor (3 s) to set a flag only torch.compile reads;
+    # go through it only when the student's code has already loaded the compiler.
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
 
 
 def _device(policy: str) -> torch.device:
@@ -49,6 +59,16 @@ def _batches(images, mean, std, device):
         return (batch - mean_t) / std_t
 
     return prepare
+
+
+def _logits(model, batch: torch.Tensor, classes: int | None) -> torch.Tensor:
+    output = model(batch)
+    if not isinstance(output, torch.Tensor):
+        raise TypeError(f"forward returned {type(output).__name__}, not a tensor of logits")
+    if classes and tuple(output.shape) != (batch.shape[0], classes):
+        raise ValueError(f"forward returned shape {tuple(output.shape)} for a batch of {batch.shape[0]} images; "
+                         f"expected ({batch.shape[0]}, {classes}), one logit per class")
+    return output
 
 
 def _optimizer(parameters, recipe: dict):
@@ -85,7 +105,7 @@ def _load_checkpoint(model: torch.nn.Module, path: str) -> None:
 def train_and_predict(request: dict, inputs: dict, namespace, progress) -> dict:
     """namespace(module) -> that student module's globals; progress(dict) reports to the trusted side."""
     recipe = request["recipe"]
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    _deterministic()
     device = _device(request.get("device", "cpu"))
     _seed(recipe["seed"])
     model_spec = request["model"]
@@ -102,7 +122,7 @@ def train_and_predict(request: dict, inputs: dict, namespace, progress) -> dict:
     mean, std = inputs["mean"], inputs["std"]
     if recipe.get("epochs", 0) > 0:
         reply["losses"] = _train(model, inputs, recipe, mean, std, device, request, namespace, progress)
-    reply["logits"] = _predict(model, inputs["test_images"], mean, std, device)
+    reply["logits"] = _predict(model, inputs["test_images"], mean, std, device, request.get("classes"))
     return reply
 
 
@@ -132,7 +152,7 @@ def _train(model, inputs, recipe, mean, std, device, request, namespace, progres
                 continue
             target = labels[index].to(device)
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(prepare(index.numpy())), target)
+            loss = loss_fn(_logits(model, prepare(index.numpy()), request.get("classes")), target)
             if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
                 raise TypeError(f"the loss returned {type(loss).__name__}, not a scalar tensor")
             loss.backward()
@@ -148,14 +168,12 @@ def _train(model, inputs, recipe, mean, std, device, request, namespace, progres
     return losses
 
 
-def _predict(model, images, mean, std, device) -> np.ndarray:
+def _predict(model, images, mean, std, device, classes) -> np.ndarray:
     prepare = _batches(images, mean, std, device)
     model.eval()
     outputs = []
     with torch.no_grad():
         for start in range(0, len(images), EVAL_BATCH):
-            logits = model(prepare(np.arange(start, min(start + EVAL_BATCH, len(images)))))
-            if not isinstance(logits, torch.Tensor):
-                raise TypeError(f"forward returned {type(logits).__name__}, not a tensor of logits")
+            logits = _logits(model, prepare(np.arange(start, min(start + EVAL_BATCH, len(images)))), classes)
             outputs.append(logits.detach().to("cpu", torch.float32).numpy())
     return np.concatenate(outputs) if outputs else np.zeros((0, 0), np.float32)

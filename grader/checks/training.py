@@ -143,6 +143,7 @@ def _train(ctx: Context, item: Item, data: dict, settings: dict, label: str, los
         "model": {"module": item.target.module, "expr": f"{item.target.symbol}()"},
         "recipe": settings, "device": item.device, "max_params": item.max_params,
         "checkpoint": item.checkpoint if item.mode == "checkpoint" else None, "loss": loss,
+        "classes": len(data["classes"]),
     }
     inputs = {name: np.asarray(data[name]) for name in ("train_images", "train_labels", "test_images")}
     inputs.update(mean=[float(v) for v in data.get("mean", [0.0])], std=[float(v) for v in data.get("std", [1.0])])

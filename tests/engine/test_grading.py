@@ -1,5 +1,6 @@
 """Every bundled submission grades as its README says, item by item, and reruns are identical."""
 
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ MISSING_FOR_MIA = [
     "focal_loss.reweight_published", "focal_loss.reweight", "focal_loss.one_per_class", "focal_loss.focal",
     "focal_loss.long_tail", "theory.conv_matrix.shape", "theory.conv_matrix.entries",
     "theory.linear_region.at_2", "theory.linear_region.at_minus_1", "theory.linear_region.at_1",
+    "cnn.accuracy", "cnn.checkpoint", "cnn.long_tail",
 ]
 
 # item id -> (status, diagnosis) for every item that must NOT pass; all others must pass.
@@ -58,6 +60,8 @@ EXPECTED = {
     "kate_weights_sum_to_one": {
         "focal_loss.reweight_published": ("failed", "weights_sum_to_one"),
         "focal_loss.reweight": ("failed", "weights_sum_to_one"),
+        # Weights summing to 1 scale the loss down C-fold: in 5 epochs the rare classes barely move.
+        "cnn.long_tail": ("failed", None),
     },
     "leo_weight_normalised_mean": {
         "focal_loss.focal": ("failed", "weight_normalised_mean"),
@@ -124,7 +128,10 @@ def test_isolation_is_recorded(graded):
 
 
 def test_regrading_gives_identical_results_apart_from_timing(graded, rubric, zygote):
-    for name in ("ada_lovelace", "carl_flipped_kernel", "hugo_gradient_sum", "noah_syntax_error"):
-        again = grade_submission(SUBMISSIONS / name, rubric, zygote=zygote)
-        assert again.to_json(with_timing=False) == graded[name].to_json(with_timing=False)
-        assert again.timing and again.timing != graded[name].timing
+    again = grade_submission(SUBMISSIONS / "ada_lovelace", rubric, zygote=zygote)  # training included
+    assert again.to_json(with_timing=False) == graded["ada_lovelace"].to_json(with_timing=False)
+    assert again.timing and again.timing != graded["ada_lovelace"].timing
+    quick = [item.id for item in rubric.items if item.kind != "training"]
+    for name in ("carl_flipped_kernel", "hugo_gradient_sum", "noah_syntax_error"):
+        again = grade_submission(SUBMISSIONS / name, rubric, zygote=zygote, items=quick)
+        assert [asdict(i) for i in again.items] == [asdict(i) for i in graded[name].items if i.id in quick]
