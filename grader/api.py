@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from grader.boundary import IsolationError, Limits, Plan, StudentProcess, Zygote, default_read_only
+from grader.boundary import IsolationError, Limits, Plan, StudentProcess, Zygote, default_read_only, gpu_devices
 from grader.checks import RUNNERS, Context, Verdict
 from grader.files import write_text_atomically
 from grader.results import ItemResult, SubmissionResult
@@ -76,6 +76,7 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
         hide=hidden_paths(rubric, submission.source, hide),
         read_only=default_read_only(),
         limits=Limits(memory_mb=rubric.memory_mb, cpu_s=int(rubric.submission_timeout_s) + 30),
+        devices=gpu_devices() if any(item.device == "auto" for item in selected) else [],
     )
     results, item_seconds = [], {}
     process = StudentProcess(zygote or shared_zygote(), plan, sorted(rubric.reference_roots()), strict)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import queue as queue_module
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -25,11 +26,26 @@ from grader.rubric import Rubric, load_rubric
 from grader.submission import SubmissionError, open_submission
 
 _worker_rubrics: dict[str, Rubric] = {}
+_worker_progress = None  # a queue to the batch's process, set when the worker starts
+
+
+def _start_worker(progress) -> None:
+    global _worker_progress
+    _worker_progress = progress
 
 
 def _grade_in_worker(path: str, rubric_path: str, strict: bool, hide: list[str]) -> str:
     rubric = _worker_rubrics.get(rubric_path) or _worker_rubrics.setdefault(rubric_path, load_rubric(rubric_path))
-    return grade_submission(path, rubric, strict=strict, hide=hide).to_json()
+    name = Path(path).name
+
+    def report(item_id: str, progress: dict) -> None:
+        if _worker_progress is not None:
+            try:
+                _worker_progress.put_nowait((name, item_id, progress))
+            except Exception:  # progress is a courtesy; never let it fail a grade
+                pass
+
+    return grade_submission(path, rubric, strict=strict, hide=hide, progress=report).to_json()
 
 
 @dataclass
@@ -69,8 +85,12 @@ def _logger(out: Path) -> logging.Logger:
 
 
 def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = False, strict: bool = False,
-                 on_start=None, on_done=None) -> Batch:
-    """Grade every submission in `folder` into `out`. Callbacks: on_start(name), on_done(result, resumed)."""
+                 on_start=None, on_done=None, on_progress=None) -> Batch:
+    """Grade every submission in `folder` into `out`.
+
+    Callbacks: on_start(name), on_done(result, resumed), and on_progress(name, item_id, report)
+    while long checks such as training run.
+    """
     started = time.monotonic()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -104,21 +124,34 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
         for path in pending:
             if on_start:
                 on_start(path.name)
-            finish(grade_submission(path, rubric, strict=strict, hide=hide), False)
+            progress = (lambda item_id, report, name=path.name: on_progress(name, item_id, report)) if on_progress else None
+            finish(grade_submission(path, rubric, strict=strict, hide=hide, progress=progress), False)
     else:
-        _grade_in_pool(pending, rubric, jobs, strict, hide, finish, on_start, log)
+        _grade_in_pool(pending, rubric, jobs, strict, hide, finish, on_start, on_progress, log)
     write_gradebook(batch.results, rubric, out)
     batch.seconds = time.monotonic() - started
     log.info("done: %d graded, %d kept from earlier runs, %.1f s", len(pending), len(batch.resumed), batch.seconds)
     return batch
 
 
-def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, log) -> None:
+def _relay(progress, on_progress) -> None:
+    while True:
+        try:
+            name, item_id, report = progress.get_nowait()
+        except (queue_module.Empty, OSError, ValueError, EOFError):
+            return
+        if on_progress:
+            on_progress(name, item_id, report)
+
+
+def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progress, log) -> None:
     queue = list(paths)
     breaks: dict[Path, int] = {}
     context = multiprocessing.get_context("spawn")  # a forked worker would inherit torch's thread pools
+    progress = context.Queue()
     while queue:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                                 initargs=(progress,)) as pool:
             running: dict = {}
             while queue or running:
                 while queue and len(running) < jobs:
@@ -126,7 +159,10 @@ def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, log) -> 
                     if on_start:
                         on_start(path.name)
                     running[pool.submit(_grade_in_worker, str(path), rubric.path, strict, hide)] = path
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                done, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+                _relay(progress, on_progress)
+                if not done:
+                    continue
                 if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
                     # Whoever broke the pool, everything in flight is graded again; a submission
                     # present at two breaks is the likely cause and gets an error result.

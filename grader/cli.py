@@ -70,6 +70,20 @@ def _rubric_or_report(path: str, summary: bool = False):
         return None
 
 
+def describe_progress(item_id: str, report: dict) -> str:
+    """One line for a long check's progress: which run, which epoch, the loss, the time left."""
+    text = f"{item_id}"
+    if report.get("run"):
+        text += f" ({report['run']})"
+    if "epoch" in report and "epochs" in report:
+        text += f", epoch {report['epoch']:.0f}/{report['epochs']:.0f}"
+    if "loss" in report:
+        text += f", loss {report['loss']:.3f}"
+    if report.get("left_s") is not None:
+        text += f", about {report['left_s']:.0f} s left"
+    return text
+
+
 def validate_rubric(path: str) -> int:
     rubric = _rubric_or_report(path, summary=True)
     if rubric is None:
@@ -90,6 +104,7 @@ def grade(args) -> int:
     from grader.api import find_submissions
     from grader.batch import grade_folder
     from grader.boundary import IsolationError
+    from grader.checks.training import DataError
     from grader.reports.html import write_html_reports
 
     console = Console()
@@ -107,8 +122,10 @@ def grade(args) -> int:
                 args.submissions, rubric, args.out, jobs=args.jobs, resume=args.resume, strict=args.strict,
                 on_start=lambda name: progress.update(task, description=f"grading {name}"),
                 on_done=lambda result, resumed: progress.advance(task),
+                on_progress=lambda name, item_id, report: progress.update(
+                    task, description=f"grading {name}: {describe_progress(item_id, report)}"),
             )
-        except IsolationError as error:
+        except (IsolationError, DataError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
     results = sorted(batch.results, key=lambda r: r.student)
@@ -133,6 +150,7 @@ def check(args) -> int:
     from rich.table import Table
 
     from grader.api import grade_submission
+    from grader.checks.training import DataError
 
     rubric = _rubric_or_report(args.rubric)
     if rubric is None:
@@ -141,7 +159,14 @@ def check(args) -> int:
         print(f"error: {args.submission} does not exist; give your submission folder", file=sys.stderr)
         return 2
     visible = [item.id for item in rubric.items if item.visibility == "visible"]
-    result = grade_submission(args.submission, rubric, items=visible)
+    console = Console()
+    try:
+        with console.status("running the visible checks") as status:
+            result = grade_submission(args.submission, rubric, items=visible, progress=lambda item_id, report: status.update(
+                describe_progress(item_id, report)))
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     table = Table(title=f"{rubric.title}: self-check of {result.student}", show_lines=True)
     for column in ("item", "points", "status", "what to look at"):
         table.add_column(column)
@@ -150,7 +175,6 @@ def check(args) -> int:
         if item.counterexample:
             detail += "\n" + "\n".join(f"{key}: {value}" for key, value in item.counterexample.items())
         table.add_row(f"{item.id}\n{item.name}", f"{item.score:g} / {item.max_score:g}", item.status, detail.strip())
-    console = Console()
     console.print(table)
     unseen = [item for item in rubric.items if item.visibility != "visible"]
     unseen_points = sum(item.points for item in unseen)

@@ -13,6 +13,7 @@ import os
 import resource
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from grader.boundary import landlock
 
@@ -45,6 +46,7 @@ class Plan:
     hide: list[str] = field(default_factory=list)
     read_only: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
+    devices: list[str] = field(default_factory=list)  # GPU device files the child may open
 
 
 def _errno_text() -> str:
@@ -108,10 +110,11 @@ def _expose(paths: list[str]) -> list[str]:
     return exposed
 
 
-def _rlimits(limits: Limits) -> dict:
+def _rlimits(limits: Limits, gpu: bool) -> dict:
     applied = {}
     for name, value in (
-        ("RLIMIT_AS", limits.memory_mb << 20),
+        # CUDA reserves address space far beyond what it uses, so with a GPU the cap is on data, not address space.
+        ("RLIMIT_DATA" if gpu else "RLIMIT_AS", limits.memory_mb << 20),
         ("RLIMIT_CPU", limits.cpu_s),
         ("RLIMIT_FSIZE", limits.file_mb << 20),
         ("RLIMIT_NOFILE", limits.open_files),
@@ -143,7 +146,7 @@ def apply(plan: Plan) -> dict:
         os.chown(plan.scratch, uid, NOBODY_GID)
     os.chmod(plan.scratch, 0o700)
     os.chdir(plan.scratch)
-    report["rlimits"] = _rlimits(plan.limits)
+    report["rlimits"] = _rlimits(plan.limits, bool(plan.devices))
 
     report["no_new_privs"] = _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
     # Without a way to expose the interpreter, an unprivileged uid could not import the standard library.
@@ -154,7 +157,8 @@ def apply(plan: Plan) -> dict:
     report["unprivileged_uid"] = os.geteuid() != 0 and os.getuid() != 0
 
     try:
-        enforced = landlock.restrict(plan.read_only, [plan.scratch, "/dev/null"])
+        read_only = plan.read_only + (["/sys"] if plan.devices else [])  # the CUDA driver reads PCI details there
+        enforced = landlock.restrict(read_only, [plan.scratch, "/dev/null", *plan.devices])
     except OSError as error:
         enforced = {"abi": 0, "error": str(error)}
     report["landlock"] = enforced
@@ -166,6 +170,11 @@ def apply(plan: Plan) -> dict:
 
 def missing_strict_layers(report: dict) -> list[str]:
     return [name for name in STRICT_LAYERS if not report.get(name)]
+
+
+def gpu_devices() -> list[str]:
+    """NVIDIA device files on this machine: what a child needs to use CUDA, and nothing else of /dev."""
+    return sorted(str(path) for path in Path("/dev").glob("nvidia*"))
 
 
 def default_read_only() -> list[str]:

@@ -40,9 +40,10 @@ def problems(tmp_path, text: str) -> list[str]:
 
 def test_the_bundled_rubric_validates():
     rubric = load_rubric(BUNDLED)
-    prefixes = ("conv_matrix.", "linear_region.", "softmax.", "mlp.", "focal_loss.", "theory.conv_matrix.", "theory.linear_region.")
+    prefixes = ("conv_matrix.", "linear_region.", "softmax.", "mlp.", "focal_loss.", "theory.conv_matrix.", "theory.linear_region.", "cnn.")
     assert all(item.id.startswith(prefixes) for item in rubric.items)
-    assert {item.kind for item in rubric.items} == {"cases", "property", "answers"}
+    assert {item.kind for item in rubric.items} == {"cases", "property", "answers", "training"}
+    assert {item.mode for item in rubric.items if item.kind == "training"} == {"train", "checkpoint", "compare"}
     assert any(item.visibility == "hidden" for item in rubric.items)
     diagnosed = {mistake for item in rubric.items for mistake in item.mistakes}
     assert {"flipped_kernel", "ignores_padding", "ignores_stride", "transposed", "bias_is_output", "all_units_active",
@@ -104,3 +105,62 @@ def test_cli_validate_exit_codes(tmp_path):
     bad = write(tmp_path, "title: T\nitems:\n" + GOOD_ITEM.replace("hidden", "x").replace("points: 1", "points: x"))
     failed = subprocess.run([sys.executable, "-m", "grader", "rubric", "validate", str(bad)], capture_output=True, text=True)
     assert failed.returncode == 2 and "rubric.yaml:5:" in failed.stderr and "1 problem in" in failed.stderr
+
+
+def test_training_items_are_checked_completely(tmp_path):
+    found = problems(tmp_path, """\
+        title: T
+        items:
+          - id: cnn.a
+            name: a
+            points: 5
+            kind: training
+            target: {file: my_model.py, symbol: MyModel}
+            reference: reference.my_model:MyModel
+            data: {source: digits}
+            recipe:
+              optimizer: rmsprop
+              epochs: 2.5
+              lr: {default: 1.0, min: 0.001, max: 0.1}
+            tiers: [{above: 0.7, points: 2}, {above: 0.6, points: 2}]
+            margin: 0.1
+          - id: cnn.b
+            name: b
+            points: 1
+            kind: training
+            mode: compare
+            target: {file: my_model.py, symbol: MyModel}
+            reference: reference.my_model:MyModel
+            data: {loader: reference.data:nothing_here}
+            loss: {file: ../losses.py}
+            margin: 2
+            device: tpu
+          - id: cnn.c
+            name: c
+            points: 1
+            kind: training
+            mode: checkpoint
+            target: {file: my_model.py, symbol: MyModel}
+            reference: reference.my_model:MyModel
+            data: {loader: reference.data:training_data}
+            checkpoint: ../../secret.pt
+            tiers: [{above: 0.5, points: 1}]
+        """)
+    text = "\n".join(found)
+    for expected in (
+        "items[0].data: missing required key 'loader'",
+        "items[0].recipe.optimizer: optimizer 'rmsprop' is not supported",
+        "items[0].recipe.epochs: epochs must be a whole number",
+        "items[0].recipe.lr: default 1.0 lies outside [0.001, 0.1]",
+        "items[0].tiers[1].above: 0.6 is not above the previous tier",
+        "items[0].points: points 5 differ from the tiers' total 4",
+        "items[0].margin: only mode: compare uses margin",
+        "items[1].data.loader: data loader 'reference.data:nothing_here' cannot be resolved",
+        "items[1].loss: missing required key 'call'",
+        "items[1].loss.file: '../losses.py' is not a plain top-level .py file name",
+        "items[1].margin: margin is a difference of accuracies, at most 1",
+        "items[1].device: device 'tpu' is not allowed",
+        "items[2].checkpoint: '../../secret.pt' leaves the submission",
+    ):
+        assert expected in text, f"{expected!r} not in:\n{text}"
+    assert all(":" in line.split(" ")[0] for line in found), "every problem names file:line"

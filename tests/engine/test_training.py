@@ -275,3 +275,26 @@ def test_bad_data_source_stops_with_a_clear_error(tmp_path, zygote):
     rubric = tiny_rubric(tmp_path, data={"loader": "reference.data:training_data", "source": f"cifar10:{tmp_path}/none"})
     with pytest.raises(training.DataError, match="no CIFAR-10 python batches"):
         grade_submission(submission(tmp_path), rubric, zygote=zygote)
+
+
+def test_batch_relays_training_progress_from_its_workers(tmp_path):
+    from grader.batch import grade_folder
+    from grader.rubric import load_rubric
+
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for name in ("ann", "bob"):
+        submission(folder, name=name)
+    reports = []
+    batch = grade_folder(folder, load_rubric(tiny_rubric(tmp_path)), tmp_path / "out", jobs=2,
+                         on_progress=lambda name, item_id, report: reports.append((name, item_id, report)))
+    assert sorted(r.student for r in batch.results) == ["ann", "bob"]
+    assert {name for name, _, _ in reports} == {"ann", "bob"}
+    assert all(item_id == "cnn.tiny" and report["epochs"] == 1 for _, item_id, report in reports)
+
+
+def test_progress_line_names_the_run_epoch_loss_and_time_left():
+    from grader.cli import describe_progress
+
+    line = describe_progress("cnn.long_tail", {"run": "cross-entropy", "epoch": 2.0, "epochs": 5.0, "loss": 0.41234, "left_s": 7.6})
+    assert line == "cnn.long_tail (cross-entropy), epoch 2/5, loss 0.412, about 8 s left"
