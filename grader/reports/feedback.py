@@ -2,12 +2,61 @@
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 from grader.files import write_text_atomically
 from grader.results import SubmissionResult
 
-_MARK = {"passed": "passed", "failed": "FAILED", "error": "ERROR", "timeout": "TIMED OUT", "missing": "MISSING"}
+_MARK = {"passed": "passed", "partial": "PARTIAL", "failed": "FAILED", "error": "ERROR", "timeout": "TIMED OUT",
+         "missing": "MISSING"}
+
+
+def finite(value) -> float | None:
+    """A real number from an item's details, or None: details are plain JSON, checked before any use."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def per_class(details) -> tuple[list[str], dict[str, list[float | None]], list[int] | None] | None:
+    """From details with "runs": the class names, each run's accuracy per class (None where unreadable)
+    and the training images per class, or None when there is nothing to show."""
+    if not isinstance(details, dict) or not isinstance(details.get("runs"), dict) \
+            or not isinstance(details.get("classes"), list) or not details["classes"]:
+        return None
+    classes = [str(name) for name in details["classes"]]
+    runs = {}
+    for label, run in details["runs"].items():
+        values = run.get("per_class") if isinstance(run, dict) else None
+        values = values if isinstance(values, list) else []
+        runs[str(label)] = [finite(values[c]) if c < len(values) else None for c in range(len(classes))]
+    counts = details.get("train_counts")
+    readable = isinstance(counts, list) and len(counts) == len(classes) and all(type(n) is int and n >= 0 for n in counts)
+    return classes, runs, counts if readable else None
+
+
+def percent(value: float | None) -> str:
+    return "?" if value is None else f"{100 * value:.1f}%"
+
+
+def _cell(text: str) -> str:
+    # One line, and no character that could end the cell or start markup.
+    return re.sub(r"([\\`*_|<>\[\]])", r"\\\1", " ".join(text.split()))
+
+
+def _per_class_markdown(details) -> list[str]:
+    data = per_class(details)
+    if data is None or not data[1]:
+        return []
+    classes, runs, counts = data
+    header = ["class"] + (["train"] if counts else []) + list(runs)
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" + "--:|" * (len(header) - 1)]
+    for c, name in enumerate(classes):
+        row = [_cell(name)] + ([str(counts[c])] if counts else []) + [percent(values[c]) for values in runs.values()]
+        lines.append("| " + " | ".join(row) + " |")
+    return ["**Accuracy per class**", "", *lines, ""]
 
 
 def _fence(text: str) -> str:
@@ -21,6 +70,9 @@ def feedback_markdown(result: SubmissionResult, title: str) -> str:
                   f"{_MARK[item.status]} ({item.score:g} / {item.max_score:g})", ""]
         if item.output:
             lines += [_fence(item.output), ""]
+        # The output holds a fixed-width copy of this table; this one reads better once rendered.
+        if item.visibility != "hidden":
+            lines += _per_class_markdown(item.details)
         if item.counterexample:
             for key in ("input", "expected", "got"):
                 if key in item.counterexample:

@@ -110,9 +110,9 @@ def test_histogram_has_one_bar_per_bin_and_counts_every_student(dashboard, resul
     assert svg["role"] == "img" and svg["aria-label"]
     bars = page.bars("histogram")
     assert len(bars) == HISTOGRAM_BINS
-    # Out of 46 in bins 4.6 wide: dana 30 in the 7th, carl 36 in the 8th, ben 44 and ada 46 in the last.
-    assert [int(b["data-count"]) for b in bars] == [0, 0, 0, 0, 0, 0, 1, 1, 0, 2]
-    assert rubric.max_score == 46 and sorted(r.score for r in results) == [30, 36, 44, 46]
+    # Out of 59 in bins 5.9 wide: dana 43 in the 8th, carl 49 in the 9th, ben 57 and ada 59 in the last.
+    assert [int(b["data-count"]) for b in bars] == [0, 0, 0, 0, 0, 0, 0, 1, 1, 2]
+    assert rubric.max_score == 59 and sorted(r.score for r in results) == [43, 49, 57, 59]
 
 
 def test_pass_rate_has_one_bar_per_rubric_item(dashboard, rubric):
