@@ -8,7 +8,16 @@ import os
 import time
 from pathlib import Path
 
-from grader.boundary import IsolationError, Limits, Plan, StudentProcess, Zygote, default_read_only, gpu_devices
+from grader.boundary import (
+    TRAINING_PRELOAD,
+    IsolationError,
+    Limits,
+    Plan,
+    StudentProcess,
+    Zygote,
+    default_read_only,
+    gpu_devices,
+)
 from grader.checks import RUNNERS, Context, Verdict
 from grader.files import write_text_atomically
 from grader.results import ItemResult, SubmissionResult
@@ -18,11 +27,14 @@ from grader.submission import SubmissionError, discard, open_submission
 _shared_zygote: Zygote | None = None
 
 
-def shared_zygote() -> Zygote:
-    """One zygote per grading process, started on first use."""
+def shared_zygote(training: bool = False) -> Zygote:
+    """One zygote per grading process, started on first use; ready to train when first asked to be."""
     global _shared_zygote
+    if _shared_zygote is not None and training and not _shared_zygote.preload:
+        _shared_zygote.close()  # replaced once, so that no training child pays the preload itself
+        _shared_zygote = None
     if _shared_zygote is None:
-        _shared_zygote = Zygote()
+        _shared_zygote = Zygote(TRAINING_PRELOAD if training else ())
         atexit.register(_shared_zygote.close)
     return _shared_zygote
 
@@ -79,7 +91,8 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
         devices=gpu_devices() if any(item.device == "auto" for item in selected) else [],
     )
     results, item_seconds = [], {}
-    process = StudentProcess(zygote or shared_zygote(), plan, sorted(rubric.reference_roots()), strict)
+    training = any(item.kind == "training" for item in selected)
+    process = StudentProcess(zygote or shared_zygote(training), plan, sorted(rubric.reference_roots()), strict)
     try:
         try:
             process.start()  # before the budget starts: a cold zygote is not the student's time

@@ -395,7 +395,7 @@ def _check_training(check: _Checker, item: dict, path) -> None:
     else:
         for key in ("loss", "margin"):
             if key in item:
-                check.fail((*path, key), f"only mode: compare uses {key}", f"remove it, or set mode: compare")
+                check.fail((*path, key), f"only mode: compare uses {key}", "remove it, or set mode: compare")
         tiers = item.get("tiers")
         if check.typed(tiers, (*path, "tiers"), list, "a list of {above: accuracy, points: n}") and not tiers:
             check.fail((*path, "tiers"), "no tiers", "add at least one {above: 0.5, points: 1}")

@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import HealthCheck, settings
 
-from grader.boundary import Zygote
+from grader.boundary import TRAINING_PRELOAD, Zygote
 
 # A grade must not depend on the run: same examples, same shrunk counterexample, every time.
 settings.register_profile(
@@ -18,6 +18,6 @@ settings.load_profile("deterministic")
 @pytest.fixture(scope="session")
 def zygote():
     """One preloaded zygote for the whole run, as a grading process has."""
-    zygote = Zygote()
+    zygote = Zygote(TRAINING_PRELOAD)
     yield zygote
     zygote.close()

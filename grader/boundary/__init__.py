@@ -1,8 +1,14 @@
 """The one boundary with student code. Nothing outside this package starts,
 signals or talks to a process that runs student code."""
 
-from grader.boundary.sandbox import Limits, Plan, STRICT_LAYERS, default_read_only, gpu_devices
+from grader.boundary.sandbox import (
+    STRICT_LAYERS,
+    Limits,
+    Plan,
+    default_read_only,
+    gpu_devices,
+)
 from grader.boundary.session import IsolationError, Outcome, StudentProcess
-from grader.boundary.zygote import Zygote
+from grader.boundary.zygote import TRAINING_PRELOAD, Zygote
 
-__all__ = ["Limits", "Plan", "STRICT_LAYERS", "default_read_only", "gpu_devices", "IsolationError", "Outcome", "StudentProcess", "Zygote"]
+__all__ = ["Limits", "Plan", "STRICT_LAYERS", "default_read_only", "gpu_devices", "IsolationError", "Outcome", "StudentProcess", "TRAINING_PRELOAD", "Zygote"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import HypothesisException
 
-from grader.checks.common import Context, Verdict, shown, judge_call
+from grader.checks.common import Context, Verdict, judge_call, shown
 from grader.rubric import Item, resolve
 
 
