@@ -298,3 +298,16 @@ def test_progress_line_names_the_run_epoch_loss_and_time_left():
 
     line = describe_progress("cnn.long_tail", {"run": "cross-entropy", "epoch": 2.0, "epochs": 5.0, "loss": 0.41234, "left_s": 7.6})
     assert line == "cnn.long_tail (cross-entropy), epoch 2/5, loss 0.412, about 8 s left"
+
+
+def test_model_that_exhausts_memory_gets_an_error_and_the_next_item_still_runs(tmp_path, zygote):
+    forward = "        self.hoard = torch.empty(30 * 2**30, dtype=torch.uint8)\n        return self.net(x)"
+    rubric = tiny_rubric(tmp_path)
+    data = yaml.safe_load(rubric.read_text())
+    second = {**data["items"][0], "id": "cnn.again", "target": {"file": "other.py", "symbol": "MyModel"}}
+    data["items"].append(second)
+    rubric.write_text(yaml.safe_dump(data))
+    folder = submission(tmp_path, forward, files={"other.py": TINY_MODEL.format(forward="        return self.net(x)")})
+    first, again = grade_submission(folder, rubric, zygote=zygote).items
+    assert first.status == "error" and ("memory" in first.output.lower()), first.output
+    assert again.status == "passed", again.output
