@@ -311,3 +311,29 @@ def test_model_that_exhausts_memory_gets_an_error_and_the_next_item_still_runs(t
     first, again = grade_submission(folder, rubric, zygote=zygote).items
     assert first.status == "error" and ("memory" in first.output.lower()), first.output
     assert again.status == "passed", again.output
+
+
+def test_trains_on_a_local_cifar10_copy_sent_as_bytes(tmp_path, zygote):
+    import pickle
+
+    root = tmp_path / "cifar" / "cifar-10-batches-py"
+    root.mkdir(parents=True)
+    rng = np.random.RandomState(0)
+
+    def batch(count):  # class c lights up row block c: learnable in one epoch
+        labels = rng.randint(0, 10, count)
+        images = rng.randint(0, 60, (count, 3, 32, 32)).astype(np.uint8)
+        for index, label in enumerate(labels):
+            images[index, :, 3 * label:3 * label + 3, :] = 250
+        return {b"data": images.reshape(count, -1), b"labels": labels.tolist()}
+
+    for name in ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"):
+        (root / name).write_bytes(pickle.dumps(batch(100), protocol=2))
+    source = f"cifar10:{tmp_path / 'cifar'}"
+    data = training_data(source)
+    assert data["train_images"].dtype == np.uint8 and data["classes"][0] == "airplane"
+    rubric = tiny_rubric(tmp_path, data={"loader": "reference.data:training_data", "source": source},
+                         recipe={"epochs": 3, "batch_size": 50, "lr": 0.05})
+    item = grade_submission(submission(tmp_path), rubric, zygote=zygote).items[0]
+    assert item.status == "passed", item.output
+    assert "cifar10" in item.output and "airplane" in item.output
