@@ -92,7 +92,8 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
     )
     results, item_seconds = [], {}
     training = any(item.kind == "training" for item in selected)
-    process = StudentProcess(zygote or shared_zygote(training), plan, sorted(rubric.reference_roots()), strict)
+    process = StudentProcess(zygote or shared_zygote(training), plan, sorted(rubric.reference_roots()), strict,
+                             required=rubric.requires)
     try:
         try:
             process.start()  # before the budget starts: a cold zygote is not the student's time

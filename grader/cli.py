@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = gradescope_commands.add_parser("run", help="grade /autograder/submission into /autograder/results")
     run.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"), help="the autograder root")
 
-    commands.add_parser("isolation", help="show the isolation layers student code gets on this machine")
+    commands.add_parser("isolation", help="show the isolation layers student code gets on this machine, as JSON")
+    doctor = commands.add_parser("doctor", help="check which isolation layers work here and what strict grading would refuse")
+    doctor.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric whose required layers to check (default {DEFAULT_RUBRIC})")
     return parser
 
 
@@ -218,6 +220,38 @@ def isolation() -> int:
     return 0
 
 
+def doctor(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from grader.api import probe_isolation
+    from grader.boundary import STRICT_LAYERS
+    from grader.boundary.doctor import host_layers, missing_layers
+
+    report = probe_isolation()
+    table = Table(title="Isolation layers on this machine")
+    for column in ("layer", "works here", "used", "what it stops"):
+        table.add_column(column)
+    for layer in host_layers(report):
+        table.add_row(layer.name, "yes" if layer.works else "no", "yes" if layer.used else "no", layer.detail)
+    console = Console()
+    console.print(table)
+    strict_missing = missing_layers(report, STRICT_LAYERS)
+    console.print("grader grade --strict: " + ("would run" if not strict_missing else
+                  f"would refuse, missing {', '.join(strict_missing)}"), markup=False, highlight=False)
+    if not os.path.exists(args.rubric):
+        console.print(f"no rubric at {args.rubric}: only the machine was checked", markup=False, highlight=False)
+        return 0
+    rubric = _rubric_or_report(args.rubric)
+    if rubric is None:
+        return 2
+    missing = missing_layers(report, rubric.requires)
+    console.print(f"{args.rubric} requires {', '.join(rubric.requires) or 'no layer'}: "
+                  + ("all present" if not missing else f"MISSING {', '.join(missing)}; grading would refuse"),
+                  markup=False, highlight=False)
+    return 1 if missing else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -231,5 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         return gradescope(args)
     if args.command == "isolation":
         return isolation()
+    if args.command == "doctor":
+        return doctor(args)
     parser.print_help()
     return 0

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from grader.boundary.sandbox import LAYERS
+
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 KINDS = ("cases", "property", "answers", "training")
 TRAINING_MODES = ("train", "checkpoint", "compare")
@@ -29,7 +31,7 @@ RETURN_KINDS = ("array", "tensor", "number", "any")
 ID_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 DEFAULTS = {"rtol": 1e-4, "atol": 1e-6, "timeout_s": 10.0, "examples": 100, "memory_mb": 4096}
 
-_TOP_KEYS = {"title", "version", "defaults", "submission_timeout_s", "hide", "mistakes", "items"}
+_TOP_KEYS = {"title", "version", "defaults", "submission_timeout_s", "hide", "requires", "mistakes", "items"}
 _DEFAULT_KEYS = set(DEFAULTS)
 _ITEM_KEYS = {
     "common": {"id", "name", "points", "visibility", "kind", "target", "reference", "hints", "mistakes",
@@ -115,6 +117,7 @@ class Rubric:
     submission_timeout_s: float
     memory_mb: int
     hide: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()  # isolation layers without which nothing is graded
 
     @property
     def max_score(self) -> float:
@@ -463,7 +466,8 @@ def _build(data: dict, path: str, digest: str) -> Rubric:
     hints = {key: (value or {}).get("hint", "") for key, value in (data.get("mistakes") or {}).items()}
     return Rubric(path=path, sha256=digest, title=data["title"], items=tuple(items), mistake_hints=hints,
                   submission_timeout_s=float(data.get("submission_timeout_s", 600)),
-                  memory_mb=int(defaults["memory_mb"]), hide=tuple(data.get("hide", ())))
+                  memory_mb=int(defaults["memory_mb"]), hide=tuple(data.get("hide", ())),
+                  requires=tuple(data.get("requires", ())))
 
 
 def load_rubric(path) -> Rubric:
@@ -499,6 +503,11 @@ def load_rubric(path) -> Rubric:
     if check.typed(hide, ("hide",), list, "a list of paths"):
         for index, entry in enumerate(hide):
             check.typed(entry, ("hide", index), str, "a path")
+    requires = data.get("requires", [])
+    if check.typed(requires, ("requires",), list, "a list of isolation layers"):
+        for index, layer in enumerate(requires):
+            if layer not in LAYERS:
+                check.fail(("requires", index), f"unknown isolation layer {layer!r}", f"use some of {', '.join(LAYERS)}")
     mistakes = data.get("mistakes") or {}
     if check.typed(mistakes, ("mistakes",), dict, "a mapping of mistake id to {hint: ...}"):
         for key, value in mistakes.items():

@@ -168,8 +168,16 @@ def apply(plan: Plan) -> dict:
     return report
 
 
+# Every layer a report can name; a rubric may require any of them.
+LAYERS = ("process", "namespaces", "network", "hidden_paths", "rlimits", "no_new_privs", "unprivileged_uid", "filesystem")
+
+
+def missing_layers(report: dict, required=STRICT_LAYERS) -> list[str]:
+    return [name for name in required if not report.get(name)]
+
+
 def missing_strict_layers(report: dict) -> list[str]:
-    return [name for name in STRICT_LAYERS if not report.get(name)]
+    return missing_layers(report, STRICT_LAYERS)
 
 
 def gpu_devices() -> list[str]:

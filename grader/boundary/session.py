@@ -21,7 +21,8 @@ from grader.boundary.codec import (
     recv_message,
     send_message,
 )
-from grader.boundary.sandbox import UID_BASE, Plan, missing_strict_layers
+from grader.boundary import sandbox
+from grader.boundary.sandbox import UID_BASE, Plan, missing_layers
 from grader.boundary.zygote import Zygote
 
 OUTPUT_LIMIT = 4000
@@ -62,11 +63,12 @@ class _Child:
 class StudentProcess:
     """One submission's sandboxed child, reached only through requests and plain data."""
 
-    def __init__(self, zygote: Zygote, plan: Plan, blocked: list[str], strict: bool = False):
+    def __init__(self, zygote: Zygote, plan: Plan, blocked: list[str], strict: bool = False, required=()):
         self.zygote = zygote
         self.plan = plan
         self.blocked = blocked
         self.strict = strict
+        self.required = tuple(required)
         self.isolation: dict = {}
         self.starts = 0
         self._child: _Child | None = None
@@ -94,10 +96,11 @@ class StudentProcess:
             raise RuntimeError(f"the sandboxed process did not start: {header.get('error', 'no report')}")
         child.isolation = header["isolation"]
         self.isolation = child.isolation
-        missing = missing_strict_layers(child.isolation)
-        if self.strict and missing:
+        missing = missing_layers(child.isolation, [*(sandbox.STRICT_LAYERS if self.strict else ()), *self.required])
+        if missing:
             self._kill(child)
-            raise IsolationError(f"strict mode: this machine could not enforce {', '.join(missing)}")
+            why = "strict mode" if self.strict else "the rubric requires every layer it names"
+            raise IsolationError(f"{why}: this machine could not enforce {', '.join(missing)}")
         self._child = child
         for module in self._modules:
             self._request({"op": "import", "module": module}, START_TIMEOUT_S)
