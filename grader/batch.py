@@ -48,6 +48,10 @@ def _grade_in_worker(path: str, rubric_path: str, strict: bool, hide: list[str])
     return grade_submission(path, rubric, strict=strict, hide=hide, progress=report).to_json()
 
 
+class OutputError(OSError):
+    """A report could not be written (the disk is full, say): the batch stops, and says where."""
+
+
 @dataclass
 class Batch:
     results: list[SubmissionResult] = field(default_factory=list)
@@ -95,6 +99,8 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     log = _logger(out)
+    # The gradebook is rewritten whole at the end; until then none is there to be mistaken for this run's.
+    (out / "gradebook.csv").unlink(missing_ok=True)
     paths = find_submissions(folder)
     log.info("grading %d submissions from %s with %s (sha256 %s), %d jobs%s",
              len(paths), folder, rubric.path, rubric.sha256, jobs, ", resuming" if resume else "")
@@ -102,8 +108,11 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
 
     def finish(result: SubmissionResult, resumed: bool) -> None:
         if not resumed:
-            write_result(result, out)
-            write_feedback(result, rubric.title, out)
+            try:
+                write_result(result, out)
+                write_feedback(result, rubric.title, out)
+            except OSError as error:
+                raise OutputError(f"cannot write {result.student}'s results to {out}: {error.strerror or error}") from None
         batch.results.append(result)
         statuses = {item.status for item in result.items}
         log.info("%s %s: %g/%g%s", "kept" if resumed else "graded", result.student, result.score, result.max_score,
@@ -128,7 +137,10 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
             finish(grade_submission(path, rubric, strict=strict, hide=hide, progress=progress), False)
     else:
         _grade_in_pool(pending, rubric, jobs, strict, hide, finish, on_start, on_progress, log)
-    write_gradebook(batch.results, rubric, out)
+    try:
+        write_gradebook(batch.results, rubric, out)
+    except OSError as error:
+        raise OutputError(f"cannot write the gradebook to {out}: {error.strerror or error}") from None
     batch.seconds = time.monotonic() - started
     log.info("done: %d graded, %d kept from earlier runs, %.1f s", len(pending), len(batch.resumed), batch.seconds)
     return batch
@@ -177,9 +189,10 @@ def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progr
                 for future in done:
                     path = running.pop(future)
                     try:
-                        finish(result_from_dict(json.loads(future.result())), False)
+                        result = result_from_dict(json.loads(future.result()))
                     except IsolationError:
                         raise
                     except Exception as error:  # a harness bug on one submission must not stop the batch
                         log.exception("grading %s failed", path.name)
-                        finish(_worker_failure(path, rubric, error), False)
+                        result = _worker_failure(path, rubric, error)
+                    finish(result, False)

@@ -110,7 +110,7 @@ def grade(args) -> int:
     from rich.table import Table
 
     from grader.api import find_submissions
-    from grader.batch import grade_folder
+    from grader.batch import OutputError, grade_folder
     from grader.boundary import IsolationError
     from grader.checks.training import DataError
     from grader.reports.html import write_html_reports
@@ -133,11 +133,15 @@ def grade(args) -> int:
                 on_progress=lambda name, item_id, report: progress.update(
                     task, description=f"grading {name}: {describe_progress(item_id, report)}"),
             )
-        except (IsolationError, DataError) as error:
+        except (IsolationError, DataError, OutputError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
     results = sorted(batch.results, key=lambda r: r.student)
-    dashboard = write_html_reports(results, rubric, Path(args.out))
+    try:
+        dashboard = write_html_reports(results, rubric, Path(args.out))
+    except OSError as error:
+        print(f"error: cannot write the HTML reports to {args.out}: {error.strerror or error}", file=sys.stderr)
+        return 2
     table = Table(title=f"{rubric.title}: {len(results)} submissions in {batch.seconds:.1f} s"
                         + (f" ({len(batch.resumed)} kept from an earlier run)" if batch.resumed else ""))
     table.add_column("student")
