@@ -101,6 +101,8 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
     log = _logger(out)
     # The gradebook is rewritten whole at the end; until then none is there to be mistaken for this run's.
     (out / "gradebook.csv").unlink(missing_ok=True)
+    for leftover in [*out.glob(".*.partial"), *out.glob("*/.*.partial")]:  # from a run killed mid-write
+        leftover.unlink(missing_ok=True)
     paths = find_submissions(folder)
     log.info("grading %d submissions from %s with %s (sha256 %s), %d jobs%s",
              len(paths), folder, rubric.path, rubric.sha256, jobs, ", resuming" if resume else "")

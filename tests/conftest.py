@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -21,3 +25,15 @@ def zygote():
     zygote = Zygote(TRAINING_PRELOAD)
     yield zygote
     zygote.close()
+
+
+@pytest.fixture(scope="session")
+def bundled_run(tmp_path_factory):
+    """`grader grade submissions` with the bundled rubric, run once, as an instructor would: its output folder."""
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("bundled_run") / "results"
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(root / "submissions"), "--rubric",
+                           str(root / "rubrics" / "assignment2.yaml"), "--out", str(out), "--jobs", "2"],
+                          capture_output=True, text=True, timeout=900, cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out

@@ -1,11 +1,13 @@
 """Every bundled submission grades as its README says, item by item, and reruns are identical."""
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from grader.api import grade_submission
+from grader.results import result_from_dict
 
 SUBMISSIONS = Path(__file__).resolve().parents[2] / "submissions"
 
@@ -73,8 +75,9 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def graded(rubric, zygote):
-    return {name: grade_submission(SUBMISSIONS / name, rubric, zygote=zygote) for name in sorted(EXPECTED)}
+def graded(bundled_run):
+    """The results `grader grade submissions` wrote, read back."""
+    return {name: result_from_dict(json.loads((bundled_run / name / "result.json").read_text())) for name in sorted(EXPECTED)}
 
 
 def test_every_example_is_expected():
@@ -127,8 +130,9 @@ def test_isolation_is_recorded(graded):
     assert layers["process"] and layers["rlimits"]
 
 
-def test_regrading_gives_identical_results_apart_from_timing(graded, rubric, zygote):
-    again = grade_submission(SUBMISSIONS / "ada_lovelace", rubric, zygote=zygote)  # training included
+def test_regrading_gives_identical_results_apart_from_timing(graded, rubric, zygote, bundled_run):
+    # In-process this time, with the same folders hidden as in the batch.
+    again = grade_submission(SUBMISSIONS / "ada_lovelace", rubric, zygote=zygote, hide=[str(bundled_run.resolve())])
     assert again.to_json(with_timing=False) == graded["ada_lovelace"].to_json(with_timing=False)
     assert again.timing and again.timing != graded["ada_lovelace"].timing
     quick = [item.id for item in rubric.items if item.kind != "training"]
