@@ -21,6 +21,9 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
 IGNORED_PARTS = {"__pycache__", "__MACOSX", ".git", ".ipynb_checkpoints"}
 IGNORED_NAMES = {".DS_Store", "Thumbs.db"}
+# What zip tools write by default. zipfile inflates bzip2 and lzma without a bound on the
+# output, so a tiny entry lying about its size could fill the grader's memory: refused.
+ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 
 
 class SubmissionError(ValueError):
@@ -37,7 +40,7 @@ class Submission:
     def sha256(self) -> str:
         digest = hashlib.sha256()
         for name in sorted(self.files):
-            digest.update(name.encode() + b"\0" + hashlib.sha256(self.files[name]).digest())
+            digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(self.files[name]).digest())
         return digest.hexdigest()
 
     def materialise(self, base: str | None = None) -> str:
@@ -72,9 +75,12 @@ def _from_folder(folder: Path) -> dict[str, bytes]:
         for name in sorted(names):
             path = Path(root, name)
             relative = PurePosixPath(path.relative_to(folder).as_posix())
-            mode = os.lstat(path).st_mode
-            if _keep(relative) and stat.S_ISREG(mode):  # links and devices are skipped
-                _add(files, str(relative), path.read_bytes(), total)
+            info = os.lstat(path)
+            if _keep(relative) and stat.S_ISREG(info.st_mode):  # links and devices are skipped
+                if info.st_size > MAX_FILE_BYTES:  # checked before reading: a sparse file costs no disk
+                    raise SubmissionError(f"{relative} is larger than {MAX_FILE_BYTES >> 20} MiB")
+                with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
+                    _add(files, str(relative), handle.read(info.st_size + 1), total)
     return files
 
 
@@ -95,6 +101,10 @@ def _from_zip(archive: Path) -> dict[str, bytes]:
                     continue
                 path = _safe_member(member.filename)
                 if path is not None:
+                    if member.compress_type not in ZIP_METHODS:
+                        raise SubmissionError(f"{member.filename} is compressed with method {member.compress_type}; "
+                                              f"only {' and '.join(ZIP_METHODS.values())} are accepted: "
+                                              f"zip the folder again with the default settings")
                     paths[member.filename] = path
             if sum(bundle.getinfo(name).file_size for name in paths) > MAX_TOTAL_BYTES:
                 raise SubmissionError(f"the zip unpacks to more than {MAX_TOTAL_BYTES >> 20} MiB")
@@ -108,7 +118,9 @@ def _from_zip(archive: Path) -> dict[str, bytes]:
                     data = handle.read(MAX_FILE_BYTES + 1)
                 _add(files, str(relative), data, total)
             return files
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except SubmissionError:
+        raise
+    except Exception as error:  # zipfile raises many kinds on a corrupt archive (zlib.error, RuntimeError, ...)
         raise SubmissionError(f"{archive.name} is not a readable zip ({error})") from None
 
 
