@@ -75,7 +75,12 @@ def _as_array(value) -> np.ndarray | None:
         return value.array
     if type(value) is np.ndarray:
         return value
-    if type(value) in _NUMBER or type(value) is bool:
+    if type(value) is int:
+        try:
+            return np.asarray(float(value))  # compared as float64 anyway
+        except OverflowError:  # an int beyond float64 is as far from any expected number as inf
+            return np.asarray(np.inf if value > 0 else -np.inf)
+    if type(value) is float or type(value) is bool:
         return np.asarray(value)
     return None
 

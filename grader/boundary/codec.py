@@ -17,6 +17,8 @@ import struct
 import numpy as np
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+# The JSON part: the Encoder's 100,000 items fit in a few MiB, and parsing costs ~15x its size in memory.
+MAX_HEADER_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 16
 MAX_ITEMS = 100_000
 _NUMERIC_KINDS = "biuf"
@@ -109,7 +111,10 @@ class Tensor:
 
 def _parse_float(raw) -> float:
     if type(raw) in (int, float):
-        return float(raw)
+        try:
+            return float(raw)
+        except OverflowError:  # an integer literal beyond float64
+            raise CodecError(f"bad float {str(raw)[:20]}...") from None
     if raw in ("nan", "inf", "-inf"):
         return float(raw)
     raise CodecError(f"bad float {raw!r}")
@@ -125,6 +130,7 @@ class Decoder:
     def __init__(self, blobs: list[bytes], torch_module=None):
         self.blobs = blobs
         self.torch = torch_module
+        self.items = 0
 
     def _array(self, index) -> np.ndarray:
         if type(index) is not int or not 0 <= index < len(self.blobs):
@@ -138,8 +144,9 @@ class Decoder:
         return array
 
     def decode(self, node, depth: int = 0):
-        if depth > MAX_DEPTH or type(node) is not dict or type(node.get("t")) is not str:
-            raise CodecError("malformed value")
+        self.items += 1
+        if depth > MAX_DEPTH or self.items > MAX_ITEMS or type(node) is not dict or type(node.get("t")) is not str:
+            raise CodecError("malformed value, nested too deeply or with too many elements")
         tag = node["t"]
         if tag == "none":
             return None
@@ -161,7 +168,8 @@ class Decoder:
             return items if tag == "list" else tuple(items)
         if tag == "dict" and type(node.get("v")) is dict:
             return {str(key): self.decode(item, depth + 1) for key, item in node["v"].items()}
-        if tag == "other" and type(node.get("type")) is str:
+        # The Encoder writes module.qualname: a name without a dot could pose as a plain kind ("array").
+        if tag == "other" and type(node.get("type")) is str and "." in node["type"]:
             return Other(node["type"][:200])
         raise CodecError(f"malformed value tagged {tag!r}")
 
@@ -191,12 +199,12 @@ def send_message(sock: socket.socket, header: dict, blobs: list[bytes] = ()) -> 
 def recv_message(sock: socket.socket) -> tuple[dict, list[bytes]]:
     count, head_size = struct.unpack("!IQ", _recv_exactly(sock, 12))
     total = head_size
-    if count > MAX_ITEMS or total > MAX_MESSAGE_BYTES:
-        raise CodecError("message too large")
+    if count > MAX_ITEMS or head_size > MAX_HEADER_BYTES:
+        raise CodecError(f"message too large (header over {MAX_HEADER_BYTES >> 20} MiB or too many blobs)")
     try:
         header = json.loads(_recv_exactly(sock, head_size))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CodecError("message header is not JSON") from None
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply, an int of too many digits
+        raise CodecError("message header is not JSON that can be read") from None
     if type(header) is not dict:
         raise CodecError("message header is not an object")
     blobs = []
