@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ class Limits:
     memory_mb: int = 4096
     cpu_s: int = 600
     file_mb: int = 64
+    disk_mb: int = 512  # what the child may add to its scratch folder, all files together
     open_files: int = 256
     processes: int = 64
 
@@ -72,6 +74,25 @@ def _hide(paths: list[str], keep: list[str]) -> list[str]:
     return hidden
 
 
+def _bound_scratch(scratch: str, extra_mb: int) -> bool:
+    """Put the scratch folder on a size-capped tmpfs holding a copy of its files.
+
+    RLIMIT_FSIZE caps one file; without this, many files under the cap could fill the disk.
+    """
+    original = os.open(scratch, os.O_PATH | os.O_DIRECTORY)
+    try:
+        source = f"/proc/self/fd/{original}"
+        used = sum(os.lstat(os.path.join(root, name)).st_size + 4096
+                   for root, dirs, names in os.walk(source) for name in names + dirs)
+        size = f"size={used + (extra_mb << 20)},mode=0700".encode()
+        if _libc.mount(b"tmpfs", scratch.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, size) != 0:
+            return False
+        shutil.copytree(source, scratch, symlinks=True, dirs_exist_ok=True)
+        return True
+    finally:
+        os.close(original)
+
+
 def _closed_ancestor(path: str) -> str | None:
     """The first directory on the way to `path` that others may not traverse."""
     current = "/"
@@ -94,6 +115,25 @@ def _expose(paths: list[str]) -> list[str]:
         ancestor = _closed_ancestor(real) if os.path.isdir(real) else None
         if ancestor and ancestor != real:
             by_ancestor.setdefault(ancestor, []).append(real)
+    return _cover(by_ancestor)
+
+
+def _cover_shared(scratch: str, keep: list[str]) -> list[str]:
+    """Cover the folders where any process may leave a socket (the shared temp folder, /run).
+
+    Landlock does not govern connecting to a named Unix socket, and a world-writable one
+    (X11's, D-Bus's, a careless service's) would reach a process outside the sandbox.
+    What the child needs there, its scratch folder first, is bound back in.
+    """
+    covered = {}
+    for folder in {os.path.dirname(os.path.realpath(scratch)), os.path.realpath("/run")}:
+        if folder != "/" and os.path.isdir(folder) and not any(os.path.commonpath([folder, k]) == k for k in keep):
+            covered[folder] = [k for k in keep if os.path.isdir(k) and os.path.commonpath([folder, k]) == folder]
+    return _cover(covered)
+
+
+def _cover(by_ancestor: dict[str, list[str]]) -> list[str]:
+    """Cover each folder with an empty tmpfs and bind the listed folders inside it back in."""
     exposed = []
     for ancestor, inner in by_ancestor.items():
         handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in inner}
@@ -141,6 +181,10 @@ def apply(plan: Plan) -> dict:
     unreachable = [p for p in plan.read_only if os.path.isdir(p) and _closed_ancestor(os.path.realpath(p))]
     exposed = _expose(unreachable) if report["namespaces"] else []
     can_drop = is_root and len(exposed) == len(unreachable)
+    report["disk"] = bool(report["namespaces"] and _bound_scratch(plan.scratch, plan.limits.disk_mb))
+    if report["namespaces"]:
+        kept = [os.path.realpath(p) for p in (plan.scratch, *plan.read_only, *plan.devices)]
+        _cover_shared(plan.scratch, kept)
 
     if can_drop:
         os.chown(plan.scratch, uid, NOBODY_GID)

@@ -1,0 +1,55 @@
+"""The harness's own faults: killed three times mid-batch, then resumed, it ends where an uninterrupted run ends.
+
+Compared with the session's uninterrupted `grader grade submissions` run, this is also the
+determinism check: two full runs, byte for byte apart from timing.
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(out: Path, resume: bool) -> subprocess.Popen:
+    command = [sys.executable, "-m", "grader", "grade", str(ROOT / "submissions"), "--rubric",
+               str(ROOT / "rubrics" / "assignment2.yaml"), "--out", str(out), "--jobs", "2"]
+    return subprocess.Popen(command + (["--resume"] if resume else []), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True, cwd=ROOT)
+
+
+def _without_timing(path: Path) -> dict:
+    data = json.loads(path.read_text())  # a half-written file would not parse
+    data.pop("timing")
+    return data
+
+
+def test_killed_three_times_then_resumed_matches_an_uninterrupted_run(bundled_run, tmp_path):
+    out = tmp_path / "results"
+    chance = random.Random(5)  # random points, the same ones every run
+    kept_after_kills = []
+    for attempt in range(3):
+        run = _start(out, resume=attempt > 0)
+        time.sleep(chance.uniform(20.0, 40.0))  # the first results land after about 20 s
+        assert run.poll() is None, "the kill must land mid-batch"
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+        written = sorted(out.glob("*/result.json"))
+        for path in written:
+            _without_timing(path)
+        kept_after_kills.append(len(written))
+    final = _start(out, resume=True)
+    assert final.wait(timeout=900) == 0, final.stderr.read().decode()
+    assert kept_after_kills[-1] > 0, "work done before the kills is kept"
+    assert (out / "gradebook.csv").read_bytes() == (bundled_run / "gradebook.csv").read_bytes()
+    expected = sorted(p.relative_to(bundled_run) for p in bundled_run.glob("*/result.json"))
+    assert sorted(p.relative_to(out) for p in out.glob("*/result.json")) == expected
+    for relative in expected:
+        assert _without_timing(out / relative) == _without_timing(bundled_run / relative), relative
+    log = (out / "grading.log").read_text()
+    assert "resuming" in log and "kept" in log
