@@ -60,6 +60,8 @@ def host_layers(report: dict) -> list[Layer]:
               "no route out: an empty network namespace, and Landlock denies TCP"),
         Layer("hidden paths", bool(report.get("hidden_paths")), bool(report.get("hidden_paths")),
               "reference, rubric, other submissions and reports covered by empty mounts"),
+        Layer("scratch disk cap", bool(report.get("disk")), bool(report.get("disk")),
+              "the scratch folder is a size-capped tmpfs: many files cannot fill the disk"),
         Layer("uid drop", bool(report.get("unprivileged_uid")), bool(report.get("unprivileged_uid")),
               "a private unprivileged uid per child; everything it starts is killed by uid"),
         Layer("no_new_privs", bool(report.get("no_new_privs")), bool(report.get("no_new_privs")),

@@ -213,7 +213,8 @@ def apply(plan: Plan) -> dict:
 
 
 # Every layer a report can name; a rubric may require any of them.
-LAYERS = ("process", "namespaces", "network", "hidden_paths", "rlimits", "no_new_privs", "unprivileged_uid", "filesystem")
+LAYERS = ("process", "namespaces", "network", "hidden_paths", "disk", "rlimits", "no_new_privs", "unprivileged_uid",
+          "filesystem")
 
 
 def missing_layers(report: dict, required=STRICT_LAYERS) -> list[str]:

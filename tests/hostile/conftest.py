@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from grader.api import grade_submission
-from grader.rubric import load_rubric
 from grader.results import SubmissionResult
+from grader.rubric import load_rubric
 
 ROOT = Path(__file__).resolve().parents[2]
 ADA = ROOT / "submissions" / "ada_lovelace"
@@ -28,6 +28,23 @@ BYSTANDERS = {
     "answers.yaml": "theory.conv_matrix.shape",
     "my_model.py": "cnn.checkpoint",
 }
+
+
+@pytest.fixture(scope="session")
+def machine_layers():
+    from grader.api import probe_isolation
+
+    return probe_isolation()
+
+
+@pytest.fixture(autouse=True)
+def _needs_layers(request, machine_layers):
+    """A test marked layers(...) says which layer it depends on, and is skipped where that layer is missing."""
+    marker = request.node.get_closest_marker("layers")
+    if marker:
+        missing = [name for name in marker.args if not machine_layers.get(name)]
+        if missing:
+            pytest.skip(f"this machine lacks the isolation layer(s) {', '.join(missing)} (see grader doctor)")
 
 
 @pytest.fixture(scope="session")

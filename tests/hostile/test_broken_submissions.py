@@ -10,7 +10,6 @@ import collections
 import io
 import os
 import pickle
-import shutil
 import stat
 import struct
 import tempfile
@@ -28,7 +27,15 @@ from grader.api import grade_submission
 from grader.rubric import load_rubric
 from grader.submission import open_submission
 
-from .conftest import ADA, BYSTANDERS, RUBRIC, assert_contained, bystanders, grade, plant
+from .conftest import (
+    ADA,
+    BYSTANDERS,
+    RUBRIC,
+    assert_contained,
+    bystanders,
+    grade,
+    plant,
+)
 
 CHECKPOINT = "checkpoints/my_model.pt"
 EVERY_FILE = list(BYSTANDERS.values())  # one quick item per file

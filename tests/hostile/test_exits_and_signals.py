@@ -8,8 +8,9 @@ request gets a fresh child in which the other files still work.
 import pytest
 
 from grader.api import probe_isolation
-
 from tests.hostile.conftest import assert_contained, bystanders, grade, plant
+
+pytestmark = pytest.mark.layers("unprivileged_uid")
 
 SOFTMAX = "softmax_classifier.py"
 CONV = "conv_matrix.py"

@@ -18,6 +18,8 @@ from grader.api import grade_submission
 from grader.batch import grade_folder
 from tests.hostile.conftest import ADA, ROOT, plant
 
+pytestmark = pytest.mark.layers("filesystem", "hidden_paths")
+
 MARKER = "FORGED-BY-MALLORY"
 PRINTED = "PRINTED-BY-MALLORY"
 ATTACKED = "softmax.stability"

@@ -14,6 +14,8 @@ import pytest
 
 from tests.hostile.conftest import assert_contained, bystanders, grade, plant
 
+pytestmark = pytest.mark.layers("network")
+
 SOFTMAX = "softmax_classifier.py"
 ATTACKED = "softmax.stability"
 SECRET = b"exfiltrated: the rubric says..."

@@ -5,13 +5,21 @@ smuggle it out through what it prints and what it returns. Nothing secret may sh
 anywhere in the result, and the attacked item gets 0 because the attack found nothing.
 """
 
-import json
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.hostile.conftest import RUBRIC, ROOT, assert_contained, bystanders, grade, plant
+from tests.hostile.conftest import (
+    ROOT,
+    RUBRIC,
+    assert_contained,
+    bystanders,
+    grade,
+    plant,
+)
+
+pytestmark = pytest.mark.layers("hidden_paths", "filesystem", "namespaces")
 
 REFERENCE = ROOT / "reference" / "conv_matrix.py"
 OTHER_MARKER = "MARKER-of-another-student-5c1e9b7d"

@@ -11,6 +11,8 @@ from grader.boundary.sandbox import UID_BASE
 from grader.boundary.session import OUTPUT_LIMIT
 from tests.hostile.conftest import assert_contained, bystanders, grade, plant
 
+pytestmark = pytest.mark.layers("rlimits", "unprivileged_uid", "disk")
+
 SOFTMAX = "softmax_classifier.py"
 ATTACKED = "softmax.stability"
 ITEM_TIMEOUT_S = 2.0

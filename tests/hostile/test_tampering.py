@@ -6,13 +6,14 @@ gone for the next student graded with the same zygote.
 """
 
 import os
-import site
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.hostile.conftest import ADA, assert_contained, bystanders, grade, plant
+
+pytestmark = pytest.mark.layers("filesystem", "unprivileged_uid")
 
 SOFTMAX = ["softmax.stability"]
 REWEIGHT = ["focal_loss.reweight_published"]
