@@ -203,7 +203,7 @@ def recv_message(sock: socket.socket) -> tuple[dict, list[bytes]]:
         raise CodecError(f"message too large (header over {MAX_HEADER_BYTES >> 20} MiB or too many blobs)")
     try:
         header = json.loads(_recv_exactly(sock, head_size))
-    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply, an int of too many digits
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply, an int too long to parse
         raise CodecError("message header is not JSON that can be read") from None
     if type(header) is not dict:
         raise CodecError("message header is not an object")
