@@ -340,6 +340,9 @@ def _check_recipe(check: _Checker, recipe, path) -> None:
             if "choices" in spec:
                 if check.typed(spec["choices"], (*where, "choices"), list, "a list of allowed values") and default not in spec["choices"]:
                     check.fail((*where, "default"), f"default {default!r} is not among the choices", "add it to choices")
+                unknown = [c for c in spec["choices"] if name == "optimizer" and c not in OPTIMIZERS] if isinstance(spec["choices"], list) else []
+                if unknown:
+                    check.fail((*where, "choices"), f"optimizer {', '.join(map(repr, unknown))} is not supported", f"use some of {', '.join(OPTIMIZERS)}")
             elif check.number(default, (*where, "default")):
                 low, high = spec.get("min", default), spec.get("max", default)
                 if check.number(low, (*where, "min")) and check.number(high, (*where, "max")) and not low <= default <= high:

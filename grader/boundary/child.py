@@ -19,13 +19,7 @@ import torch
 import yaml
 
 from grader.boundary import sandbox, trainer
-from grader.boundary.codec import (
-    CodecError,
-    Decoder,
-    encode_value,
-    recv_message,
-    send_message,
-)
+from grader.boundary.codec import CodecError, Decoder, encode_value, recv_message, send_message
 
 MAX_YAML_BYTES = 256 * 1024
 

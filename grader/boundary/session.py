@@ -14,14 +14,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from grader.boundary.codec import (
-    CodecError,
-    Decoder,
-    encode_value,
-    recv_message,
-    send_message,
-)
 from grader.boundary import sandbox
+from grader.boundary.codec import CodecError, Decoder, encode_value, recv_message, send_message
 from grader.boundary.sandbox import UID_BASE, Plan, missing_layers
 from grader.boundary.zygote import Zygote
 

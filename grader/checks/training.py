@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from grader.checks.common import Context, Verdict, outcome_verdict
-from grader.rubric import OPTIMIZERS, RECIPE_DEFAULTS, Item, Target, resolve
+from grader.rubric import RECIPE_DEFAULTS, Item, Target, resolve
 
 # Give up early when the first tenth of training projects past the limit by this factor.
 EARLY_FRACTION, EARLY_FACTOR = 0.1, 1.25
@@ -111,8 +111,6 @@ def recipe(ctx: Context, item: Item) -> tuple[dict, list[str]]:
         chosen[name] = value
         if note:
             notes.append(f"{item.config}: {note}.")
-    if chosen["optimizer"] not in OPTIMIZERS:
-        chosen["optimizer"] = RECIPE_DEFAULTS["optimizer"]
     return chosen, notes
 
 

@@ -133,6 +133,8 @@ def test_training_items_are_checked_completely(tmp_path):
             reference: reference.my_model:MyModel
             data: {loader: reference.data:nothing_here}
             loss: {file: ../losses.py}
+            recipe:
+              optimizer: {default: sgd, choices: [sgd, rmsprop]}
             margin: 2
             device: tpu
           - id: cnn.c
@@ -160,6 +162,7 @@ def test_training_items_are_checked_completely(tmp_path):
         "items[1].loss.file: '../losses.py' is not a plain top-level .py file name",
         "items[1].margin: margin is a difference of accuracies, at most 1",
         "items[1].device: device 'tpu' is not allowed",
+        "items[1].recipe.optimizer.choices: optimizer 'rmsprop' is not supported",
         "items[2].checkpoint: '../../secret.pt' leaves the submission",
     ):
         assert expected in text, f"{expected!r} not in:\n{text}"
