@@ -219,14 +219,27 @@ def _progress(report) -> dict:
 
 
 def _kill_uid(uid: int) -> None:
-    """Kill every process of the child's private uid: grandchildren and escaped sessions too."""
+    """Kill every process of the child's private uid: grandchildren and escaped sessions too.
+
+    Sweeps until one finds nothing, because a fork bomb can add processes during a sweep;
+    the uid's process limit keeps the number of rounds small.
+    """
+    for _ in range(100):
+        if not _kill_uid_once(uid):
+            return
+
+
+def _kill_uid_once(uid: int) -> bool:
+    killed = False
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/status") as handle:
-                owner = next(line for line in handle if line.startswith("Uid:")).split()[1]
-            if int(owner) == uid:
+                fields = dict(line.split(":", 1) for line in handle if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):  # zombies are dead
                 os.kill(int(entry), signal.SIGKILL)
-        except (OSError, StopIteration, ValueError):
+                killed = True
+        except (OSError, KeyError, ValueError):
             continue
+    return killed
