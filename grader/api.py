@@ -18,6 +18,7 @@ from grader.boundary import (
     default_read_only,
     gpu_devices,
 )
+from grader.cache import cache_dir
 from grader.checks import RUNNERS, Context, Verdict
 from grader.files import write_text_atomically
 from grader.results import ItemResult, SubmissionResult
@@ -40,8 +41,12 @@ def shared_zygote(training: bool = False) -> Zygote:
 
 
 def hidden_paths(rubric: Rubric, submission_source: str, extra=()) -> list[str]:
-    """Everything the child must not read: the reference packages, the rubric, other students."""
+    """Everything the child must not read: the reference packages, the rubric, other students,
+    and the cache of reference answers."""
     paths = [str(Path(rubric.path).resolve().parent), str(Path(submission_source).resolve().parent)]
+    cached = cache_dir()
+    if cached is not None:
+        paths.append(str(cached.resolve()))
     for root in sorted(rubric.reference_roots()):
         spec = importlib.util.find_spec(root)
         if spec is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import socket
 import struct
 
@@ -27,6 +28,11 @@ _PLAIN_SCALARS = {
     np.int64: "int", np.int32: "int", np.int16: "int", np.int8: "int",
     np.uint64: "int", np.uint32: "int", np.uint16: "int", np.uint8: "int",
 }
+
+
+# The header numpy itself writes for a C-ordered array; anything else goes through np.load.
+_NPY_MAGIC = b"\x93NUMPY\x01\x00"
+_NPY_HEADER = re.compile(rb"\{'descr': '([<>|][biuf][1248])', 'fortran_order': False, 'shape': \(((?:\d+, )*\d+,?|)\), \} *\n")
 
 
 class CodecError(ValueError):
@@ -48,9 +54,7 @@ class Encoder:
     def _blob(self, array: np.ndarray) -> int:
         if array.dtype.kind not in _NUMERIC_KINDS or array.dtype.fields is not None:
             raise CodecError(f"arrays of dtype {array.dtype} cannot be returned; use float32 or float64")
-        buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
-        self.blobs.append(buffer.getvalue())
+        self.blobs.append(npy_bytes(array))
         return len(self.blobs) - 1
 
     def encode(self, value, depth: int = 0):
@@ -77,6 +81,10 @@ class Encoder:
         if self.torch is not None and kind is self.torch.Tensor:
             array = value.detach().cpu().resolve_conj().resolve_neg().numpy()
             return {"t": "tensor", "i": self._blob(array)}
+        if kind is Tensor:  # a value already made plain, encoded again to be stored
+            return {"t": "tensor", "i": self._blob(value.array)}
+        if kind is Other:
+            return {"t": "other", "type": value.type_name}
         if kind in (list, tuple):
             return {"t": kind.__name__, "v": [self.encode(item, depth + 1) for item in value]}
         if kind is dict:
@@ -136,7 +144,9 @@ class Decoder:
         if type(index) is not int or not 0 <= index < len(self.blobs):
             raise CodecError("bad blob reference")
         try:
-            array = np.load(io.BytesIO(self.blobs[index]), allow_pickle=False)
+            array = _quick_npy(self.blobs[index])
+            if array is None:
+                array = np.load(io.BytesIO(self.blobs[index]), allow_pickle=False)
         except Exception as error:  # a malformed .npy of any kind
             raise CodecError(f"unreadable array: {error}") from None
         if type(array) is not np.ndarray or array.dtype.kind not in _NUMERIC_KINDS or array.dtype.fields:
@@ -174,13 +184,37 @@ class Decoder:
         raise CodecError(f"malformed value tagged {tag!r}")
 
 
+def npy_bytes(array: np.ndarray) -> bytes:
+    """The array as a version 1.0 .npy file, as np.save writes it, without its per-call overhead."""
+    header = f"{{'descr': '{array.dtype.str}', 'fortran_order': False, 'shape': {tuple(array.shape)!r}, }}".encode()
+    padding = 63 - (len(_NPY_MAGIC) + 2 + len(header)) % 64  # the data starts at a multiple of 64
+    header += b" " * padding + b"\n"
+    return _NPY_MAGIC + struct.pack("<H", len(header)) + header + array.tobytes()
+
+
+def _quick_npy(blob: bytes) -> np.ndarray | None:
+    """A .npy file in np.save's usual form, read without np.load's literal parser; None otherwise."""
+    if not blob.startswith(_NPY_MAGIC) or len(blob) < 10:
+        return None
+    (size,) = struct.unpack("<H", blob[8:10])
+    match = _NPY_HEADER.fullmatch(blob, 10, 10 + size)
+    if match is None:
+        return None
+    shape = tuple(int(part) for part in match[2].split(b",") if part.strip())
+    dtype = np.dtype(match[1].decode())
+    count = math.prod(shape)
+    if len(shape) > 32 or len(blob) - 10 - size != count * dtype.itemsize:
+        raise CodecError("the array's data does not match its header")
+    return np.frombuffer(blob, dtype, count, 10 + size).reshape(shape).copy()
+
+
 # ---- framing ---------------------------------------------------------------
 
 
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+def _read_exactly(read, size: int) -> bytes:
     chunks, remaining = [], size
     while remaining:
-        chunk = sock.recv(min(remaining, 1 << 20))
+        chunk = read(min(remaining, 1 << 20))
         if not chunk:
             raise EOFError("the other side closed the connection")
         chunks.append(chunk)
@@ -188,33 +222,43 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def send_message(sock: socket.socket, header: dict, blobs: list[bytes] = ()) -> None:
+def frame(header: dict, blobs: list[bytes] = ()) -> bytes:
+    """One message as bytes: its sizes, the JSON header, then each blob with its size."""
     head = json.dumps(header, separators=(",", ":")).encode()
     parts = [struct.pack("!IQ", len(blobs), len(head)), head]
     for blob in blobs:
         parts += [struct.pack("!Q", len(blob)), blob]
-    sock.sendall(b"".join(parts))
+    return b"".join(parts)
 
 
-def recv_message(sock: socket.socket) -> tuple[dict, list[bytes]]:
-    count, head_size = struct.unpack("!IQ", _recv_exactly(sock, 12))
+def read_frame(read) -> tuple[dict, list[bytes]]:
+    """One message from read(n), which returns at most n bytes and b"" at the end."""
+    count, head_size = struct.unpack("!IQ", _read_exactly(read, 12))
     total = head_size
     if count > MAX_ITEMS or head_size > MAX_HEADER_BYTES:
         raise CodecError(f"message too large (header over {MAX_HEADER_BYTES >> 20} MiB or too many blobs)")
     try:
-        header = json.loads(_recv_exactly(sock, head_size))
+        header = json.loads(_read_exactly(read, head_size))
     except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply, an int too long to parse
         raise CodecError("message header is not JSON that can be read") from None
     if type(header) is not dict:
         raise CodecError("message header is not an object")
     blobs = []
     for _ in range(count):
-        (size,) = struct.unpack("!Q", _recv_exactly(sock, 8))
+        (size,) = struct.unpack("!Q", _read_exactly(read, 8))
         total += size
         if total > MAX_MESSAGE_BYTES:
             raise CodecError(f"message larger than {MAX_MESSAGE_BYTES >> 20} MiB")
-        blobs.append(_recv_exactly(sock, size))
+        blobs.append(_read_exactly(read, size))
     return header, blobs
+
+
+def send_message(sock: socket.socket, header: dict, blobs: list[bytes] = ()) -> None:
+    sock.sendall(frame(header, blobs))
+
+
+def recv_message(sock: socket.socket) -> tuple[dict, list[bytes]]:
+    return read_frame(sock.recv)
 
 
 def encode_value(value, torch_module=None) -> tuple[dict, list[bytes]]:

@@ -3,27 +3,42 @@
 Inputs are drawn and judged in the trusted process; only single calls cross
 the boundary. A timeout or a dead process stops the search at once rather than
 shrinking through restarts.
+
+Each item's search is seeded from its id, so Hypothesis tries the same inputs,
+in the same order, on every implementation until one fails. Those inputs and the
+reference's answers are therefore drawn once per process and replayed for every
+submission; only a failure runs the live search again, which reaches the same
+failing input and shrinks it. The table is also kept in the disk cache, so a
+self-check run again, or a batch's next worker, skips drawing it.
 """
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+import hashlib
+
+import hypothesis
+import numpy as np
+import torch
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.errors import HypothesisException
 
-from grader.checks.common import Context, Verdict, judge_call, shown
+from grader import cache, judge
+from grader.boundary.codec import CodecError, Decoder, encode_value
+from grader.checks.common import Context, Verdict, evaluate, judge_call, shown
 from grader.rubric import Item, resolve
+
+_replays: dict[tuple, list | None] = {}  # (rubric sha256, item id) -> [(inputs, expected)], or None
 
 
 class _Wrong(Exception):
     """Raised inside the property so that Hypothesis shrinks the input."""
 
 
-def run(ctx: Context, item: Item) -> Verdict:
-    problem = ctx.target_problem(item)
-    if problem:
-        return problem
-    state: dict = {"failing_inputs": None, "stop": None, "examples": 0}
+def search(item: Item, test) -> None:
+    """Run Hypothesis over the item's strategy; test(inputs) raises to report a failure."""
+    digest = hashlib.sha256(f"{item.id}\0{item.strategy}".encode()).digest()
 
+    @seed(int.from_bytes(digest[:8], "big"))
     @settings(
         max_examples=item.examples,
         derandomize=True,
@@ -36,6 +51,87 @@ def run(ctx: Context, item: Item) -> Verdict:
     )
     @given(resolve(item.strategy)())
     def probe(inputs):
+        test(inputs)
+
+    probe()
+
+
+def replay(ctx: Context, item: Item) -> list | None:
+    """The inputs a passing implementation is called with, each with the reference's answer.
+
+    None when the reference itself fails on one: the live search then reports it.
+    """
+    key = (ctx.rubric.sha256, item.id)
+    if key not in _replays:
+        name = _cache_name(ctx, item)
+        _replays[key] = _load(name)
+        if _replays[key] is None:
+            _replays[key] = _record(item)
+            if _replays[key] is not None:
+                _store(name, _replays[key])
+    return _replays[key]
+
+
+def _record(item: Item) -> list | None:
+    recorded = []
+    try:
+        search(item, lambda inputs: recorded.append((inputs, evaluate(item, inputs))))
+    except Exception:
+        return None
+    return recorded
+
+
+def _cache_name(ctx: Context, item: Item) -> str:
+    packages = sorted({ref.split(":")[0].split(".")[0] for ref in (item.strategy, item.reference)})
+    return "examples-" + cache.key(
+        ctx.rubric.sha256, item.id, item.strategy, item.reference, item.call, item.examples,
+        {package: cache.source_digest(package) for package in packages},
+        hypothesis.__version__, np.__version__, torch.__version__,
+    )
+
+
+def _load(name: str) -> list | None:
+    message = cache.load(name)
+    if message is None:
+        return None
+    try:
+        entries = Decoder(message[1], torch).decode(message[0])
+        return [(inputs, judge.plain(expected, torch)) for inputs, expected in entries]
+    except (CodecError, TypeError, ValueError):
+        return None
+
+
+def _store(name: str, table: list) -> None:
+    try:
+        header, blobs = encode_value([[inputs, expected] for inputs, expected in table], torch)
+    except CodecError:  # too large to keep: it is drawn again next time
+        return
+    cache.store(name, header, blobs)
+
+
+def run(ctx: Context, item: Item) -> Verdict:
+    problem = ctx.target_problem(item)
+    if problem:
+        return problem
+    table = replay(ctx, item)
+    if table is not None:
+        for inputs, expected in table:
+            verdict = judge_call(ctx, item, inputs, explain=False, expected=expected)
+            if verdict is None:
+                continue
+            if verdict.fatal:  # what the live search would report: it stops at the same input
+                verdict.counterexample = {"input": shown(inputs)}
+                return verdict
+            break
+        else:
+            return Verdict("passed", f"{len(table)} generated inputs passed.")
+    return live_search(ctx, item)
+
+
+def live_search(ctx: Context, item: Item) -> Verdict:
+    state: dict = {"failing_inputs": None, "stop": None, "examples": 0}
+
+    def test(inputs):
         if state["stop"] is not None:
             return
         state["examples"] += 1
@@ -49,7 +145,7 @@ def run(ctx: Context, item: Item) -> Verdict:
         raise _Wrong()
 
     try:
-        probe()
+        search(item, test)
     except _Wrong:
         pass
     except HypothesisException as error:  # e.g. a flaky student function: keep the failure it showed

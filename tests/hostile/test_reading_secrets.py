@@ -280,3 +280,34 @@ def test_walking_the_filesystem_finds_no_rubric_reference_or_other_student(tmp_p
     yamls = next(line for line in shown.splitlines() if line.startswith("YAML:"))
     assert "assignment2" not in yamls and "rubrics" not in yamls, yamls
     assert_nothing_leaked(result)
+
+
+# ---- the cache of reference answers ------------------------------------------------------
+
+
+def test_the_cache_of_reference_answers_cannot_be_read(tmp_path, bundled, zygote):
+    """The disk cache holds the reference's answer to every generated input: reading it would forge a pass.
+
+    The attack behaves correctly only if it can read a cache entry, so a readable cache would pass it.
+    """
+    from grader.cache import cache_dir
+
+    folder = cache_dir()
+    (folder / "planted.msg").write_bytes(b"\x93NUMPY reference answers")
+    assert b"NUMPY" in (folder / "planted.msg").read_bytes()  # the secret really is where the attack looks
+    correct = (ROOT / "submissions" / "ada_lovelace" / "conv_matrix.py").read_text().replace(
+        "def conv_as_matrix(", "def _correct(")
+    assert "def _correct(" in correct
+    attack = correct + (
+        "\n\nimport os\n\n"
+        "def conv_as_matrix(kernel, input_shape, stride=1, padding=0):\n"
+        f"    folder = {str(folder)!r}\n"
+        "    found = b''.join(open(os.path.join(folder, name), 'rb').read() for name in os.listdir(folder))\n"
+        "    if b'NUMPY' not in found:\n"
+        "        raise RuntimeError('the cache is empty here')\n"
+        "    return _correct(kernel, input_shape, stride, padding)\n")
+    path = plant(tmp_path, {"conv_matrix.py": attack})
+    attacked = ["conv_matrix.published", "conv_matrix.property"]
+    result = grade(path, bundled, zygote, attacked, bystanders("conv_matrix.py"))
+    assert_contained(result, attacked, bystanders("conv_matrix.py"))
+    assert_nothing_leaked(result)
