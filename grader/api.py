@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import os
 import time
 from pathlib import Path
 
 from grader.boundary import (
-    TRAINING_PRELOAD,
     IsolationError,
     Limits,
     Plan,
@@ -17,6 +15,7 @@ from grader.boundary import (
     Zygote,
     default_read_only,
     gpu_devices,
+    shared_zygote,
 )
 from grader.cache import cache_dir
 from grader.checks import RUNNERS, Context, Verdict
@@ -24,20 +23,6 @@ from grader.files import write_text_atomically
 from grader.results import ItemResult, SubmissionResult
 from grader.rubric import Item, Rubric, load_rubric
 from grader.submission import SubmissionError, discard, open_submission
-
-_shared_zygote: Zygote | None = None
-
-
-def shared_zygote(training: bool = False) -> Zygote:
-    """One zygote per grading process, started on first use; ready to train when first asked to be."""
-    global _shared_zygote
-    if _shared_zygote is not None and training and not _shared_zygote.preload:
-        _shared_zygote.close()  # replaced once, so that no training child pays the preload itself
-        _shared_zygote = None
-    if _shared_zygote is None:
-        _shared_zygote = Zygote(TRAINING_PRELOAD if training else ())
-        atexit.register(_shared_zygote.close)
-    return _shared_zygote
 
 
 def hidden_paths(rubric: Rubric, submission_source: str, extra=()) -> list[str]:

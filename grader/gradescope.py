@@ -196,6 +196,10 @@ def _explain(error: BaseException) -> str:
 
 def run(root: Path, rubric_relpath: str = "source/rubric.yaml") -> int:
     """Grade root/submission into root/results/results.json. 0 unless not even a failure could be written."""
+    from grader.boundary.zygote import shared_zygote
+    from grader.rubric import trains
+
+    shared_zygote(trains(Path(root) / rubric_relpath)).launch()  # its imports overlap with this process's
     from grader.api import grade_submission
 
     started = time.monotonic()

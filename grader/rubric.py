@@ -473,6 +473,19 @@ def _build(data: dict, path: str, digest: str) -> Rubric:
                   requires=tuple(data.get("requires", ())))
 
 
+def trains(path, visible_only: bool = False) -> bool:
+    """Whether the rubric file has a training item, read without validating (and so without torch).
+
+    Only a guess at which zygote to start early; load_rubric is the authority.
+    """
+    try:
+        items = yaml.safe_load(Path(path).read_text(encoding="utf-8")).get("items", [])
+        return any(item.get("kind") == "training" and (not visible_only or item.get("visibility", "visible") == "visible")
+                   for item in items)
+    except Exception:  # an unreadable rubric is reported by load_rubric
+        return False
+
+
 def load_rubric(path) -> Rubric:
     """Read and validate a rubric; raise RubricError listing every problem."""
     path = Path(path)

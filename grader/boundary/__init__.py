@@ -9,6 +9,6 @@ from grader.boundary.sandbox import (
     gpu_devices,
 )
 from grader.boundary.session import IsolationError, Outcome, StudentProcess
-from grader.boundary.zygote import TRAINING_PRELOAD, Zygote
+from grader.boundary.zygote import TRAINING_PRELOAD, Zygote, shared_zygote
 
-__all__ = ["Limits", "Plan", "STRICT_LAYERS", "default_read_only", "gpu_devices", "IsolationError", "Outcome", "StudentProcess", "TRAINING_PRELOAD", "Zygote"]
+__all__ = ["Limits", "Plan", "STRICT_LAYERS", "default_read_only", "gpu_devices", "IsolationError", "Outcome", "StudentProcess", "TRAINING_PRELOAD", "Zygote", "shared_zygote"]

@@ -52,6 +52,7 @@ class _Child:
     isolation: dict
     read_offset: int = 0
     imported: list[str] = field(default_factory=list)
+    preloaded: bool = False  # forked after the zygote's preload (what training needs) was imported
 
 
 class StudentProcess:
@@ -70,15 +71,15 @@ class StudentProcess:
 
     # ---- lifecycle ----------------------------------------------------------
 
-    def _start(self) -> _Child:
+    def _start(self, preload: bool = False) -> _Child:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         output = tempfile.TemporaryFile()
         try:
-            pid = self.zygote.spawn(self.plan, self.blocked, theirs.fileno(), output.fileno())
+            pid, preloaded = self.zygote.spawn(self.plan, self.blocked, theirs.fileno(), output.fileno(), preload)
         finally:
             theirs.close()
         self.starts += 1
-        child = _Child(pid, ours, output, {})
+        child = _Child(pid, ours, output, {}, preloaded=preloaded)
         ours.settimeout(START_TIMEOUT_S)
         try:
             header, _ = recv_message(ours)
@@ -203,6 +204,10 @@ class StudentProcess:
 
     def train(self, request: dict, inputs: dict, timeout_s: float, on_progress=None) -> Outcome:
         """Train and evaluate a model in the child (see trainer.py); `inputs` are arrays, sent as .npy."""
+        if self.zygote.preload and (self._child is None or not self._child.preloaded):
+            # A child forked before the zygote's preload would import it itself, seconds of the student's budget.
+            self.close()
+            self._start(preload=True)
         encoded, blobs = encode_value(inputs)
         return self._request({**request, "op": "train", "inputs": encoded}, timeout_s, blobs, on_progress)
 

@@ -8,8 +8,10 @@ passed descriptors.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -47,14 +49,17 @@ def _serve(control: socket.socket, preload=()) -> None:
     import torch  # noqa: F401
     import yaml  # noqa: F401
 
-    for name in preload:
-        importlib.import_module(name)
-
     from grader.boundary import child
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     control.sendall(b"ready\n")
+    # The preload is imported once the first child is forked and no request waits, or before forking
+    # a child that asks for it: the first child need not wait for it, and it overlaps with that child's work.
+    remaining, forked = list(preload), False
     while True:
+        if remaining and forked and not select.select([control], [], [], 0)[0]:
+            importlib.import_module(remaining.pop(0))
+            continue
         try:
             message, fds, _, _ = socket.recv_fds(control, _MAX_REQUEST, 2)
         except OSError:
@@ -62,16 +67,19 @@ def _serve(control: socket.socket, preload=()) -> None:
         if not message:
             return
         request = json.loads(message)
+        if request.get("preload"):
+            while remaining:
+                importlib.import_module(remaining.pop(0))
         plan_fields = request["plan"]
         plan = Plan(**{**plan_fields, "limits": Limits(**plan_fields["limits"])})
-        pid = os.fork()
+        pid, forked = os.fork(), True
         if pid == 0:
             control.close()
             channel = socket.socket(fileno=fds[0])
             child.run(channel, fds[1], plan, request["blocked"])
         for fd in fds:
             os.close(fd)
-        control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        control.sendall(json.dumps({"pid": pid, "preloaded": not remaining}).encode() + b"\n")
 
 
 class Zygote:
@@ -81,9 +89,17 @@ class Zygote:
         self.preload = tuple(preload)
         self._process = None
         self._control = None
+        self._ready = False
         self._lock = threading.Lock()
 
-    def _start(self) -> None:
+    def launch(self) -> "Zygote":
+        """Start the zygote's imports now, without waiting for them: they overlap with the caller's."""
+        with self._lock:
+            if self._process is None:
+                self._launch()
+        return self
+
+    def _launch(self) -> None:
         # SEQPACKET keeps each request one message, with its descriptors attached.
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         environment = {**os.environ, **CHILD_ENVIRONMENT}
@@ -95,8 +111,16 @@ class Zygote:
         )
         theirs.close()
         self._control = ours
-        if self._readline() != b"ready":
-            raise RuntimeError("the zygote process failed to start")
+        self._ready = False
+
+    def _start(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            self.close()
+            self._launch()
+        if not self._ready:
+            if self._readline() != b"ready":
+                raise RuntimeError("the zygote process failed to start")
+            self._ready = True
 
     def _readline(self) -> bytes:
         data = self._control.recv(4096)
@@ -104,16 +128,19 @@ class Zygote:
             raise RuntimeError("the zygote process died")
         return data.strip()
 
-    def spawn(self, plan: Plan, blocked: list[str], channel_fd: int, output_fd: int) -> int:
-        """Fork a child that will sandbox itself per `plan`; returns its pid."""
-        request = json.dumps({"plan": asdict(plan), "blocked": blocked}).encode()
+    def spawn(self, plan: Plan, blocked: list[str], channel_fd: int, output_fd: int, preload: bool = False) -> tuple[int, bool]:
+        """Fork a child that will sandbox itself per `plan`: its pid, and whether it has the preload.
+
+        With preload=True the zygote finishes importing its preload first.
+        """
+        request = json.dumps({"plan": asdict(plan), "blocked": blocked, "preload": preload}).encode()
         with self._lock:
             for attempt in (1, 2):
-                if self._process is None or self._process.poll() is not None:
-                    self._start()
                 try:
+                    self._start()
                     socket.send_fds(self._control, [request], [channel_fd, output_fd])
-                    return json.loads(self._readline())["pid"]
+                    reply = json.loads(self._readline())
+                    return reply["pid"], reply["preloaded"]
                 except (OSError, RuntimeError):
                     self.close()
                     if attempt == 2:
@@ -128,7 +155,31 @@ class Zygote:
             self._process.kill()
             self._process.wait()
             self._process = None
+        self._ready = False
+
+
+_shared: Zygote | None = None
+
+
+def shared_zygote(training: bool = False) -> Zygote:
+    """One zygote per grading process, made on first use; ready to train when first asked to be.
+
+    It is not started here: launch() starts it early, or the first child does.
+    """
+    global _shared
+    if _shared is not None and training and not _shared.preload:
+        _shared.close()  # replaced once, so that no training child pays the preload itself
+        _shared = None
+    if _shared is None:
+        _shared = Zygote(TRAINING_PRELOAD if training else ())
+        atexit.register(_shared.close)
+    return _shared
 
 
 def main(fd: int, preload=()) -> None:
     _serve(socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=fd), preload)
+
+
+def close_shared() -> None:
+    if _shared is not None:
+        _shared.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import grader.api
+import grader.boundary.zygote
 from grader.api import grade_submission
 from grader.batch import grade_folder
 from tests.hostile.conftest import ADA, ROOT, plant
@@ -91,7 +91,7 @@ def forged_files(*roots: Path) -> list[Path]:
 
 
 def test_forged_result_files_and_printed_verdicts_change_no_score(tmp_path, small, zygote, monkeypatch):
-    monkeypatch.setattr(grader.api, "_shared_zygote", zygote)  # the batch grades with the suite's zygote
+    monkeypatch.setattr(grader.boundary.zygote, "_shared", zygote)  # the batch grades with the suite's zygote
     out = tmp_path / "out"
     folder = tmp_path / "submissions"
     mallory = plant(folder, {"softmax_classifier.py": forger(out)}, name="mallory")
@@ -141,7 +141,7 @@ def test_forged_result_files_and_printed_verdicts_change_no_score(tmp_path, smal
 
 def test_a_forger_that_answers_right_gets_exactly_the_points_it_earns(tmp_path, small, zygote, monkeypatch):
     """The forgery is not punished either: a right answer beside it earns the item, no more."""
-    monkeypatch.setattr(grader.api, "_shared_zygote", zygote)
+    monkeypatch.setattr(grader.boundary.zygote, "_shared", zygote)
     out = tmp_path / "out"
     folder = tmp_path / "submissions"
     source = forger(out).replace("return np.zeros(np.shape(logits))",
