@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
+import os
 import queue as queue_module
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.api import find_submissions, grade_submission, item_result, write_result
-from grader.boundary import IsolationError
-from grader.checks import Verdict
+from grader.boundary import IsolationError, Zygote, shared_zygote
+from grader.boundary import zygote as zygote_module
+from grader.cache import cache_dir
+from grader.checks import PREPARERS, Verdict
+from grader.pool import pool_context
 from grader.reports.feedback import write_feedback
 from grader.reports.gradebook import write_gradebook
 from grader.results import SubmissionResult, result_from_dict
@@ -29,9 +32,15 @@ _worker_rubrics: dict[str, Rubric] = {}
 _worker_progress = None  # a queue to the batch's process, set when the worker starts
 
 
-def _start_worker(progress) -> None:
+def _start_worker(progress, zygote: tuple, cache_setting: str | None) -> None:
     global _worker_progress
     _worker_progress = progress
+    zygote_module._shared = Zygote.attach(*zygote)  # the batch's one zygote, shared by its workers
+    # Workers fork from a server started by the first batch: they take this batch's cache setting.
+    if cache_setting is None:
+        os.environ.pop("GRADER_CACHE_DIR", None)
+    else:
+        os.environ["GRADER_CACHE_DIR"] = cache_setting
 
 
 def _grade_in_worker(path: str, rubric_path: str, strict: bool, hide: list[str]) -> str:
@@ -46,6 +55,12 @@ def _grade_in_worker(path: str, rubric_path: str, strict: bool, hide: list[str])
                 pass
 
     return grade_submission(path, rubric, strict=strict, hide=hide, progress=report).to_json()
+
+
+def _prepare_in_worker(rubric_path: str, item_id: str) -> None:
+    rubric = _worker_rubrics.get(rubric_path) or _worker_rubrics.setdefault(rubric_path, load_rubric(rubric_path))
+    item = next(item for item in rubric.items if item.id == item_id)
+    PREPARERS[item.kind](rubric, item)
 
 
 class OutputError(OSError):
@@ -158,14 +173,50 @@ def _relay(progress, on_progress) -> None:
             on_progress(name, item_id, report)
 
 
+def _prepare(pool, rubric, log) -> None:
+    """Work the rubric's per-item tables out once, spread over the workers, before any submission needs them.
+
+    Without it every worker would work out every table itself. Needs the disk cache to share them.
+    """
+    items = [item for item in rubric.items if item.kind in PREPARERS]
+    if not items or cache_dir() is None:
+        return
+    started = time.monotonic()
+    futures = [pool.submit(_prepare_in_worker, rubric.path, item.id) for item in items]
+    for future, item in zip(futures, items):
+        try:
+            future.result()
+        except BrokenProcessPool:
+            raise
+        except Exception as error:  # grading works the table out itself, and reports what fails
+            log.warning("preparing %s failed: %s: %s", item.id, type(error).__name__, error)
+    log.info("prepared %d items in %.1f s", len(items), time.monotonic() - started)
+
+
 def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progress, log) -> None:
     queue = list(paths)
     breaks: dict[Path, int] = {}
-    context = multiprocessing.get_context("spawn")  # a forked worker would inherit torch's thread pools
+    context = pool_context()
     progress = context.Queue()
+    prepared = len(queue) < 2  # one submission gains nothing from sharing
+    # The workers share this process's zygote: one start per batch, not one per worker.
+    zygote = shared_zygote(any(item.kind == "training" for item in rubric.items))
+    initargs = (progress, zygote.share(context), os.environ.get("GRADER_CACHE_DIR"))
+    _run_pool(queue, breaks, context, initargs, prepared, rubric, jobs, (strict, hide), (finish, on_start, on_progress), log)
+
+
+def _run_pool(queue, breaks, context, initargs, prepared, rubric, jobs, options, callbacks, log) -> None:
+    (strict, hide), (finish, on_start, on_progress), progress = options, callbacks, initargs[0]
     while queue:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
-                                 initargs=(progress,)) as pool:
+                                 initargs=initargs) as pool:
+            if not prepared:
+                prepared = True
+                try:
+                    _prepare(pool, rubric, log)
+                except BrokenProcessPool:
+                    log.error("a worker died while the rubric's items were being prepared")
+                    continue
             running: dict = {}
             while queue or running:
                 while queue and len(running) < jobs:

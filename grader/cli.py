@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="run the visible checks on your own submission")
     check.add_argument("submission", nargs="?", default=".", help="your submission folder (default: here)")
     check.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric file (default {DEFAULT_RUBRIC})")
+    check.add_argument("--json", metavar="FILE", help="also write the result, with its timings, to FILE as JSON")
 
     gradescope = commands.add_parser("gradescope", help="build or run the Gradescope autograder")
     gradescope_commands = gradescope.add_subparsers(dest="gradescope_command", required=True)
@@ -99,6 +100,12 @@ def validate_rubric(path: str) -> int:
 
 
 def grade(args) -> int:
+    # The zygote and the workers' fork server import torch while this process does.
+    _launch_zygote(args.rubric)
+    if args.jobs > 1:
+        from grader.pool import start_early
+
+        start_early()
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -172,6 +179,7 @@ def check(args) -> int:
 
     from grader.api import grade_submission
     from grader.checks.training import DataError
+    from grader.files import write_text_atomically
 
     rubric = _rubric_or_report(args.rubric)
     if rubric is None:
@@ -197,6 +205,8 @@ def check(args) -> int:
             detail += "\n" + "\n".join(f"{key}: {value}" for key, value in item.counterexample.items())
         table.add_row(f"{item.id}\n{item.name}", f"{item.score:g} / {item.max_score:g}", item.status, detail.strip())
     console.print(table)
+    if args.json:
+        write_text_atomically(args.json, result.to_json())
     unseen = [item for item in rubric.items if item.visibility != "visible"]
     unseen_points = sum(item.points for item in unseen)
     passed = all(item.status == "passed" for item in result.items)

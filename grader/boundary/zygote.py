@@ -91,6 +91,23 @@ class Zygote:
         self._control = None
         self._ready = False
         self._lock = threading.Lock()
+        self._shared_lock = None  # set when this process uses another process's zygote
+
+    def share(self, context) -> tuple:
+        """What processes of the multiprocessing `context` need to use this zygote: the control socket, a lock.
+
+        The zygote is launched if need be. Pass the result to `Zygote.attach` in those processes
+        (multiprocessing carries the socket across); each request then holds the lock.
+        """
+        self.launch()
+        return self._control, context.Lock(), self.preload
+
+    @classmethod
+    def attach(cls, control: socket.socket, lock, preload) -> "Zygote":
+        """A client of the zygote another process started. If that zygote fails, this one starts its own."""
+        zygote = cls(preload)
+        zygote._control, zygote._shared_lock = control, lock
+        return zygote
 
     def launch(self) -> "Zygote":
         """Start the zygote's imports now, without waiting for them: they overlap with the caller's."""
@@ -135,6 +152,18 @@ class Zygote:
         """
         request = json.dumps({"plan": asdict(plan), "blocked": blocked, "preload": preload}).encode()
         with self._lock:
+            if self._shared_lock is not None:
+                try:
+                    with self._shared_lock:
+                        socket.send_fds(self._control, [request], [channel_fd, output_fd])
+                        line = self._readline()
+                        while line == b"ready":  # said once, to whichever client reads first
+                            line = self._readline()
+                    reply = json.loads(line)
+                    return reply["pid"], reply["preloaded"]
+                except (OSError, RuntimeError, ValueError, KeyError):
+                    self._control.close()  # and carry on with a zygote of this process's own
+                    self._control, self._shared_lock = None, None
             for attempt in (1, 2):
                 try:
                     self._start()

@@ -25,7 +25,7 @@ from hypothesis.errors import HypothesisException
 from grader import cache, judge
 from grader.boundary.codec import CodecError, Decoder, encode_value
 from grader.checks.common import Context, Verdict, evaluate, judge_call, shown
-from grader.rubric import Item, resolve
+from grader.rubric import Item, Rubric, resolve
 
 _replays: dict[tuple, list | None] = {}  # (rubric sha256, item id) -> [(inputs, expected)], or None
 
@@ -56,14 +56,14 @@ def search(item: Item, test) -> None:
     probe()
 
 
-def replay(ctx: Context, item: Item) -> list | None:
+def replay(rubric: Rubric, item: Item) -> list | None:
     """The inputs a passing implementation is called with, each with the reference's answer.
 
     None when the reference itself fails on one: the live search then reports it.
     """
-    key = (ctx.rubric.sha256, item.id)
+    key = (rubric.sha256, item.id)
     if key not in _replays:
-        name = _cache_name(ctx, item)
+        name = _cache_name(rubric, item)
         _replays[key] = _load(name)
         if _replays[key] is None:
             _replays[key] = _record(item)
@@ -81,10 +81,15 @@ def _record(item: Item) -> list | None:
     return recorded
 
 
-def _cache_name(ctx: Context, item: Item) -> str:
+def prepare(rubric: Rubric, item: Item) -> None:
+    """Draw the item's table into the disk cache, so that a batch's workers share one drawing."""
+    replay(rubric, item)
+
+
+def _cache_name(rubric: Rubric, item: Item) -> str:
     packages = sorted({ref.split(":")[0].split(".")[0] for ref in (item.strategy, item.reference)})
     return "examples-" + cache.key(
-        ctx.rubric.sha256, item.id, item.strategy, item.reference, item.call, item.examples,
+        rubric.sha256, item.id, item.strategy, item.reference, item.call, item.examples,
         {package: cache.source_digest(package) for package in packages},
         hypothesis.__version__, np.__version__, torch.__version__,
     )
@@ -113,7 +118,7 @@ def run(ctx: Context, item: Item) -> Verdict:
     problem = ctx.target_problem(item)
     if problem:
         return problem
-    table = replay(ctx, item)
+    table = replay(ctx.rubric, item)
     if table is not None:
         for inputs, expected in table:
             verdict = judge_call(ctx, item, inputs, explain=False, expected=expected)

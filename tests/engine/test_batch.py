@@ -110,10 +110,14 @@ def test_bad_command_lines_say_what_to_do(tmp_path):
 
 
 @pytest.mark.parametrize("name, code", [("ada_lovelace", 0), ("carl_flipped_kernel", 1)])
-def test_check_runs_visible_items_and_counts_what_it_cannot_run(small_rubric, name, code):
-    done = subprocess.run([sys.executable, "-m", "grader", "check", str(SUBMISSIONS / name), "--rubric", str(small_rubric)],
-                          capture_output=True, text=True, timeout=300)
+def test_check_runs_visible_items_and_counts_what_it_cannot_run(small_rubric, name, code, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "grader", "check", str(SUBMISSIONS / name), "--rubric", str(small_rubric),
+                           "--json", str(tmp_path / "me.json")], capture_output=True, text=True, timeout=300)
     assert done.returncode == code, done.stdout + done.stderr
+    written = json.loads((tmp_path / "me.json").read_text())
+    assert {item["id"] for item in written["items"]} == CHEAP_ITEMS - {"linear_region.deep"}
+    assert set(written["timing"]["items_s"]) == CHEAP_ITEMS - {"linear_region.deep"}
+    assert all(item["status"] == "passed" for item in written["items"]) == (code == 0)
     assert "linear_region.deep" not in done.stdout, "hidden items are not run locally"
     assert "Not run here: 1 hidden or later-released items worth 2 points" in done.stdout
     assert "does not mean they pass" in done.stdout

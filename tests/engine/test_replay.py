@@ -17,7 +17,6 @@ from grader.api import grade_submission
 from grader.boundary.codec import encode_value
 from grader.checks import RUNNERS
 from grader.checks import property as prop
-from grader.checks.common import Context
 
 SUBMISSIONS = Path(__file__).resolve().parents[2] / "submissions"
 # Each bundled student who fails a property item, with that item.
@@ -51,7 +50,7 @@ def test_the_table_holds_the_inputs_the_live_search_tries_on_a_correct_function(
     item = item_of(rubric, item_id)
     tried = []
     prop.search(item, tried.append)
-    table = prop.replay(Context(rubric, None, set()), item)
+    table = prop.replay(rubric, item)
     assert len(table) == len(tried) == item.examples
     assert encoded(inputs for inputs, _ in table) == encoded(tried)
 
@@ -86,12 +85,11 @@ def test_replay_and_live_search_give_the_same_result(rubric, zygote, monkeypatch
 
 def test_the_table_is_kept_on_disk_and_read_back_instead_of_drawn(rubric, fresh, monkeypatch):
     item = item_of(rubric, "mlp.forward")
-    context = Context(rubric, None, set())
-    drawn = prop.replay(context, item)
+    drawn = prop.replay(rubric, item)
     assert len(list(fresh.glob("examples-*.msg"))) == 1
     monkeypatch.setattr(prop, "_replays", {})
     monkeypatch.setattr(prop, "_record", lambda item: pytest.fail("drawn again despite the cache"))
-    loaded = prop.replay(context, item)
+    loaded = prop.replay(rubric, item)
     assert encoded(inputs for inputs, _ in loaded) == encoded(inputs for inputs, _ in drawn)
     assert encoded(e for _, e in loaded) == encoded(e for _, e in drawn)
 
@@ -114,7 +112,7 @@ def test_caching_off_writes_nothing(rubric, monkeypatch, tmp_path):
     monkeypatch.setattr(prop, "_replays", {})
     monkeypatch.chdir(tmp_path)
     assert cache.cache_dir() is None
-    assert prop.replay(Context(rubric, None, set()), item_of(rubric, "softmax.softmax"))
+    assert prop.replay(rubric, item_of(rubric, "softmax.softmax"))
     assert list(tmp_path.iterdir()) == []
 
 

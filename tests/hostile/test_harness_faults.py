@@ -34,8 +34,13 @@ def test_killed_three_times_then_resumed_matches_an_uninterrupted_run(bundled_ru
     chance = random.Random(5)  # random points, the same ones every run
     kept_after_kills = []
     for attempt in range(3):
+        before = len(list(out.glob("*/result.json")))
         run = _start(out, resume=attempt > 0)
-        time.sleep(chance.uniform(20.0, 40.0))  # the first results land after about 20 s
+        # Killed once this run has written two results, after a random extra moment: mid-batch, at a random point.
+        deadline = time.monotonic() + 600
+        while len(list(out.glob("*/result.json"))) < before + 2 and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.05)
+        time.sleep(chance.uniform(0.0, 1.5))
         assert run.poll() is None, "the kill must land mid-batch"
         os.killpg(run.pid, signal.SIGKILL)
         run.wait()

@@ -1,0 +1,30 @@
+"""Where a batch's worker processes come from. Light to import, so the CLI can start it first.
+
+Workers fork from multiprocessing's fork server, which imports the grader (and torch) once
+and never runs torch itself: forking the batch's own process instead would copy torch's
+thread pools, and spawning each worker would pay the imports once per worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+
+_PRELOAD = ["grader.batch"]
+
+
+def pool_context():
+    try:
+        context = multiprocessing.get_context("forkserver")
+    except ValueError:  # no fork server on this platform
+        return multiprocessing.get_context("spawn")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+def start_early() -> None:
+    """Start the fork server now, so that its imports overlap with this process's own."""
+    context = pool_context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
