@@ -83,15 +83,16 @@ def copies(folder: Path, count: int) -> Path:
 
 
 class PeakMemory:
-    """Samples the resident-set peak (VmHWM) of this process and everything under it, by role.
+    """Samples the resident-set peak (VmHWM) of a process and everything under it, by role.
 
     A background thread reads /proc every `interval` seconds; a process that lives shorter
     than that may be missed, and a peak is the highest value seen, not the exact one.
-    Roles: this process ("grader"), processes running grader code under it ("workers and
-    zygotes"), and sandboxed children (those whose parent is a zygote).
     """
 
-    def __init__(self, interval: float = 0.2):
+    ROLES = ("grader (batch process)", "fork server", "worker", "zygote", "sandboxed child", "other")
+
+    def __init__(self, root: int, interval: float = 0.1):
+        self.root = root
         self.interval = interval
         self.peaks_kib: dict[str, int] = {}
         self._stop = threading.Event()
@@ -104,11 +105,11 @@ class PeakMemory:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self._sample()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
             self._sample()
+            self._stop.wait(self.interval)
 
     def _sample(self) -> None:
         parents, peaks, commands = {}, {}, {}
@@ -124,32 +125,61 @@ class PeakMemory:
             parents[int(entry)] = int(fields.get("PPid", "0"))
             if "VmHWM" in fields:
                 peaks[int(entry)] = int(fields["VmHWM"].split()[0])
-        me = os.getpid()
         for pid, peak in peaks.items():
-            role = self._role(pid, me, parents, commands)
+            role = self._role(pid, parents, commands)
             if role:
                 self.peaks_kib[role] = max(self.peaks_kib.get(role, 0), peak)
 
-    @staticmethod
-    def _role(pid: int, me: int, parents: dict, commands: dict) -> str | None:
-        if pid == me:
-            return "grader"
-        chain, current = [], pid
-        while current in parents and current not in (0, 1, me):
-            chain.append(current)
+    def _role(self, pid: int, parents: dict, commands: dict) -> str | None:
+        current = pid
+        while current != self.root and current in parents and current > 1:
             current = parents[current]
-        if current != me:
+        if current != self.root:
             return None
-        parent = parents.get(pid)
-        if parent in commands and b"grader.boundary.zygote" in commands[parent]:
+        if pid == self.root:
+            return "grader (batch process)"
+        # A forked process keeps its parent's command line: look at the parent's first.
+        command, parent = commands.get(pid, b""), commands.get(parents.get(pid), b"")
+        if b"grader.boundary.zygote" in parent:
             return "sandboxed child"
-        if b"grader.boundary.zygote" in commands.get(pid, b""):
+        if b"grader.boundary.zygote" in command:
             return "zygote"
-        return "worker or per-process grader"
+        if b"forkserver" in parent:
+            return "worker"
+        if b"forkserver" in command:
+            return "fork server"
+        return "other"
 
     def describe(self) -> str:
-        order = ("grader", "worker or per-process grader", "zygote", "sandboxed child")
-        return ", ".join(f"{role} {self.peaks_kib[role] / 1024:.0f} MiB" for role in order if role in self.peaks_kib)
+        return ", ".join(f"{role} {self.peaks_kib[role] / 1024:.0f} MiB" for role in self.ROLES if role in self.peaks_kib)
+
+
+def grade_with_cli(folder: Path, rubric_path: Path, out: Path, jobs: int, cache: str, memory: bool = False) -> dict:
+    """`grader grade` as an instructor runs it, in a fresh process: wall time, scores, per-submission timings."""
+    import json
+    import subprocess
+
+    command = [sys.executable, "-m", "grader", "grade", str(folder), "--rubric", str(rubric_path), "--out", str(out),
+               "--jobs", str(jobs)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+                               env={**os.environ, "GRADER_CACHE_DIR": cache})
+    if memory:
+        with PeakMemory(process.pid) as peaks:
+            _, errors = process.communicate(timeout=3600)
+    else:
+        peaks, (_, errors) = None, process.communicate(timeout=3600)
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"grader grade failed ({process.returncode}):\n{errors.decode()[-3000:]}")
+    results = [json.loads(path.read_text()) for path in sorted(out.glob("*/result.json"))]
+    return {
+        "wall_s": wall,
+        "scores": {r["student"]: r["score"] for r in results},
+        "items_s": [sum(r["timing"].get("items_s", {}).values()) for r in results],
+        "inside_s": [r["timing"].get("total_s", 0.0) for r in results],
+        "memory": peaks.describe() if peaks else "",
+    }
 
 
 def timed(function, *args, **kwargs):
