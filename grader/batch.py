@@ -1,7 +1,8 @@
 """Grade a folder of submissions: in parallel, writing each result as soon as it is known.
 
-Workers are spawned, never forked, and each has its own zygote. A submission
-that breaks anything still gets a result; only harness errors stop a batch.
+Workers fork from a server that never ran torch (grader/pool.py), never from
+this process, and share this process's zygote. A submission that breaks
+anything still gets a result; only harness errors stop a batch.
 """
 
 from __future__ import annotations
