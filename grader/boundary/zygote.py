@@ -89,7 +89,6 @@ class Zygote:
         self.preload = tuple(preload)
         self._process = None
         self._control = None
-        self._ready = False
         self._lock = threading.Lock()
         self._shared_lock = None  # set when this process uses another process's zygote
 
@@ -128,22 +127,29 @@ class Zygote:
         )
         theirs.close()
         self._control = ours
-        self._ready = False
 
     def _start(self) -> None:
         if self._process is None or self._process.poll() is not None:
             self.close()
             self._launch()
-        if not self._ready:
-            if self._readline() != b"ready":
-                raise RuntimeError("the zygote process failed to start")
-            self._ready = True
 
     def _readline(self) -> bytes:
         data = self._control.recv(4096)
         if not data:
             raise RuntimeError("the zygote process died")
         return data.strip()
+
+    def _reply(self) -> dict:
+        """The zygote's answer to a request just sent.
+
+        It says "ready" once, after its imports; whichever client reads first skips it (a shared
+        zygote's clients cannot know which of them that is), and a zygote that dies while
+        starting is a closed socket, as it is later.
+        """
+        line = self._readline()
+        while line == b"ready":
+            line = self._readline()
+        return json.loads(line)
 
     def spawn(self, plan: Plan, blocked: list[str], channel_fd: int, output_fd: int, preload: bool = False) -> tuple[int, bool]:
         """Fork a child that will sandbox itself per `plan`: its pid, and whether it has the preload.
@@ -156,10 +162,7 @@ class Zygote:
                 try:
                     with self._shared_lock:
                         socket.send_fds(self._control, [request], [channel_fd, output_fd])
-                        line = self._readline()
-                        while line == b"ready":  # said once, to whichever client reads first
-                            line = self._readline()
-                    reply = json.loads(line)
+                        reply = self._reply()
                     return reply["pid"], reply["preloaded"]
                 except (OSError, RuntimeError, ValueError, KeyError):
                     self._control.close()  # and carry on with a zygote of this process's own
@@ -168,9 +171,9 @@ class Zygote:
                 try:
                     self._start()
                     socket.send_fds(self._control, [request], [channel_fd, output_fd])
-                    reply = json.loads(self._readline())
+                    reply = self._reply()
                     return reply["pid"], reply["preloaded"]
-                except (OSError, RuntimeError):
+                except (OSError, RuntimeError, ValueError, KeyError):
                     self.close()
                     if attempt == 2:
                         raise
@@ -184,7 +187,6 @@ class Zygote:
             self._process.kill()
             self._process.wait()
             self._process = None
-        self._ready = False
 
 
 _shared: Zygote | None = None
