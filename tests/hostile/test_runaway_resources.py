@@ -77,10 +77,10 @@ def spawned(zygote, monkeypatch):
     spawn = zygote.spawn
 
     def recording(plan, *args, **kwargs):
-        pid = spawn(plan, *args, **kwargs)
+        pid, preloaded = spawn(plan, *args, **kwargs)
         record.uids.add(UID_BASE + pid)
         record.scratches.add(plan.scratch)
-        return pid
+        return pid, preloaded
 
     monkeypatch.setattr(zygote, "spawn", recording)
     return record
