@@ -203,11 +203,6 @@ def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progr
     # The workers share this process's zygote: one start per batch, not one per worker.
     zygote = shared_zygote(any(item.kind == "training" for item in rubric.items))
     initargs = (progress, zygote.share(context), os.environ.get("GRADER_CACHE_DIR"))
-    _run_pool(queue, breaks, context, initargs, prepared, rubric, jobs, (strict, hide), (finish, on_start, on_progress), log)
-
-
-def _run_pool(queue, breaks, context, initargs, prepared, rubric, jobs, options, callbacks, log) -> None:
-    (strict, hide), (finish, on_start, on_progress), progress = options, callbacks, initargs[0]
     while queue:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
                                  initargs=initargs) as pool:
