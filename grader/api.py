@@ -58,8 +58,10 @@ def item_result(item: Item, verdict: Verdict) -> ItemResult:
 
 
 def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool = False,
-                     hide=(), items=None, progress=None) -> SubmissionResult:
+                     hide=(), items=None, progress=None, explain: bool = True) -> SubmissionResult:
     """Grade the folder or zip at `path`. `items` restricts grading to those item ids.
+
+    explain=False skips what only feedback needs (shrinking a counterexample, naming the mistake).
 
     progress(item_id, report), when given, hears how long checks (training) are getting on.
     """
@@ -95,7 +97,7 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
                                     rubric.sha256, submission.sha256, timing={"total_s": time.monotonic() - started})
         budget_start = time.monotonic()
         context = Context(rubric, process, set(submission.files), deadline=budget_start + rubric.submission_timeout_s,
-                          progress=progress)
+                          progress=progress, explain=explain)
         for item in selected:
             item_started = time.monotonic()
             if item_started - budget_start > rubric.submission_timeout_s:

@@ -44,7 +44,7 @@ def _start_worker(progress, zygote: tuple, cache_setting: str | None) -> None:
         os.environ["GRADER_CACHE_DIR"] = cache_setting
 
 
-def _grade_in_worker(path: str, rubric_path: str, strict: bool, hide: list[str]) -> str:
+def _grade_in_worker(path: str, rubric_path: str, strict: bool, hide: list[str], items=None, explain: bool = True) -> str:
     rubric = _worker_rubrics.get(rubric_path) or _worker_rubrics.setdefault(rubric_path, load_rubric(rubric_path))
     name = Path(path).name
 
@@ -55,7 +55,7 @@ def _grade_in_worker(path: str, rubric_path: str, strict: bool, hide: list[str])
             except Exception:  # progress is a courtesy; never let it fail a grade
                 pass
 
-    return grade_submission(path, rubric, strict=strict, hide=hide, progress=report).to_json()
+    return grade_submission(path, rubric, strict=strict, hide=hide, progress=report, items=items, explain=explain).to_json()
 
 
 def _prepare_in_worker(rubric_path: str, item_id: str) -> None:
@@ -105,11 +105,12 @@ def _logger(out: Path) -> logging.Logger:
 
 
 def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = False, strict: bool = False,
-                 on_start=None, on_done=None, on_progress=None) -> Batch:
+                 on_start=None, on_done=None, on_progress=None, select: dict | None = None, explain: bool = True) -> Batch:
     """Grade every submission in `folder` into `out`.
 
     Callbacks: on_start(name), on_done(result, resumed), and on_progress(name, item_id, report)
-    while long checks such as training run.
+    while long checks such as training run. `select` maps a submission's name to the item ids
+    it is graded on (all items when absent); `explain` is grade_submission's.
     """
     started = time.monotonic()
     out = Path(out)
@@ -147,14 +148,17 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
         else:
             pending.append(path)
 
+    select = select or {}
     if jobs <= 1:
         for path in pending:
             if on_start:
                 on_start(path.name)
             progress = (lambda item_id, report, name=path.name: on_progress(name, item_id, report)) if on_progress else None
-            finish(grade_submission(path, rubric, strict=strict, hide=hide, progress=progress), False)
+            finish(grade_submission(path, rubric, strict=strict, hide=hide, progress=progress,
+                                    items=select.get(path.name), explain=explain), False)
     else:
-        _grade_in_pool(pending, rubric, jobs, strict, hide, finish, on_start, on_progress, log)
+        options = {path: (select.get(path.name), explain) for path in pending}
+        _grade_in_pool(pending, rubric, jobs, strict, hide, finish, on_start, on_progress, log, options)
     try:
         write_gradebook(batch.results, rubric, out)
     except OSError as error:
@@ -194,7 +198,7 @@ def _prepare(pool, rubric, log) -> None:
     log.info("prepared %d items in %.1f s", len(items), time.monotonic() - started)
 
 
-def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progress, log) -> None:
+def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progress, log, options) -> None:
     queue = list(paths)
     breaks: dict[Path, int] = {}
     context = pool_context()
@@ -219,7 +223,7 @@ def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progr
                     path = queue.pop(0)
                     if on_start:
                         on_start(path.name)
-                    running[pool.submit(_grade_in_worker, str(path), rubric.path, strict, hide)] = path
+                    running[pool.submit(_grade_in_worker, str(path), rubric.path, strict, hide, *options[path])] = path
                 done, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
                 _relay(progress, on_progress)
                 if not done:

@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = gradescope_commands.add_parser("run", help="grade /autograder/submission into /autograder/results")
     run.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"), help="the autograder root")
 
+    audit = commands.add_parser("audit", help="measure a rubric's strength by grading mutants of its reference")
+    audit.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric file (default {DEFAULT_RUBRIC})")
+    audit.add_argument("--out", default="audit", help="where audit.json, audit.html and survivors/ go (default audit/)")
+    audit.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1, help="mutants graded at once (default: cores)")
+    audit.add_argument("--training", action="store_true", help="also audit training items (each mutant trains a model)")
+
     commands.add_parser("isolation", help="show the isolation layers student code gets on this machine, as JSON")
     doctor = commands.add_parser("doctor", help="check which isolation layers work here and what strict grading would refuse")
     doctor.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric whose required layers to check (default {DEFAULT_RUBRIC})")
@@ -218,6 +224,55 @@ def check(args) -> int:
     return 0 if passed else 1
 
 
+def audit(args) -> int:
+    _launch_zygote(args.rubric)
+    if args.jobs > 1:
+        from grader.pool import start_early
+
+        start_early()
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from grader import audit as auditing
+    from grader.batch import OutputError
+    from grader.boundary import IsolationError
+    from grader.checks.training import DataError
+    from grader.reports.audit import print_report, write_report
+
+    rubric = _rubric_or_report(args.rubric)
+    if rubric is None:
+        return 2
+    console = Console()
+    out = Path(args.out)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("building mutants of the reference", total=None)
+        try:
+            report = auditing.run(
+                rubric, jobs=args.jobs, training=args.training, keep=out / "survivors",
+                on_planned=lambda count: progress.update(task, total=count, description="grading mutants"),
+                on_done=lambda name: progress.advance(task),
+            )
+        except (IsolationError, DataError, OutputError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    try:
+        data, page = write_report(report, out)
+    except OSError as error:
+        print(f"error: cannot write the audit to {out}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    print_report(report, console)
+    kept = f", and the surviving mutants as submissions in {out / 'survivors'}" if report.survivors() else ""
+    console.print(f"Reports: {page}, {data}{kept}", markup=False, highlight=False)
+    return 1 if report.failed() else 0
+
+
 def gradescope(args) -> int:
     from grader import gradescope as autograder
 
@@ -286,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         return check(args)
     if args.command == "gradescope":
         return gradescope(args)
+    if args.command == "audit":
+        return audit(args)
     if args.command == "isolation":
         return isolation()
     if args.command == "doctor":

@@ -31,14 +31,14 @@ RETURN_KINDS = ("array", "tensor", "number", "any")
 ID_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 DEFAULTS = {"rtol": 1e-4, "atol": 1e-6, "timeout_s": 10.0, "examples": 100, "memory_mb": 4096}
 
-_TOP_KEYS = {"title", "version", "defaults", "submission_timeout_s", "hide", "requires", "mistakes", "items"}
+_TOP_KEYS = {"title", "version", "defaults", "submission_timeout_s", "hide", "requires", "mistakes", "items", "audit"}
 _DEFAULT_KEYS = set(DEFAULTS)
 _ITEM_KEYS = {
     "common": {"id", "name", "points", "visibility", "kind", "target", "reference", "hints", "mistakes",
                "rtol", "atol", "timeout_s"},
     "cases": {"call", "inputs", "cases", "returns"},
     "property": {"call", "strategy", "examples", "returns"},
-    "answers": {"answer", "args", "reader", "compare"},
+    "answers": {"answer", "args", "reader", "writer", "compare"},
     "training": {"mode", "data", "config", "recipe", "tiers", "max_params", "checkpoint", "loss", "margin", "device"},
 }
 _REQUIRED = {
@@ -90,6 +90,7 @@ class Item:
     answer: str = ""
     args: dict = field(default_factory=dict)
     reader: str = ""
+    writer: str = ""  # answer -> what a student would write at `answer`; lets an audit build a submission
     compare: str = "close"
     mode: str = "train"
     data: dict = field(default_factory=dict)  # loader: 'module:function', and its keyword arguments
@@ -118,6 +119,9 @@ class Rubric:
     memory_mb: int
     hide: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()  # isolation layers without which nothing is graded
+    must_kill: tuple[str, ...] = ()  # mutants the audit must see lose points (patterns)
+    equivalent: dict = field(default_factory=dict)  # mutant pattern -> why it is a correct alternative
+    alternatives: dict = field(default_factory=dict)  # name -> {target, use, reason}: correct code that must pass
 
     @property
     def max_score(self) -> float:
@@ -127,9 +131,12 @@ class Rubric:
         """Top-level packages of everything the rubric resolves: they must stay out of the child's reach."""
         names = set()
         for item in self.items:
-            for ref in (item.reference, item.strategy, item.reader, item.data.get("loader", ""), *item.mistakes.values()):
+            for ref in (item.reference, item.strategy, item.reader, item.writer, item.data.get("loader", ""),
+                        *item.mistakes.values()):
                 if ref:
                     names.add(ref.split(":")[0].split(".")[0])
+        for spec in self.alternatives.values():
+            names.add(spec["use"].split(":")[0].split(".")[0])
         return names
 
 
@@ -318,8 +325,9 @@ def _check_item(check: _Checker, item, path, mistake_ids: set, seen: set) -> Non
     elif kind == "training":
         _check_training(check, item, path)
     else:
-        if "reader" in item:
-            check.reference(item["reader"], (*path, "reader"), "reader")
+        for key in ("reader", "writer"):
+            if key in item:
+                check.reference(item[key], (*path, key), key)
         check.typed(item.get("answer", ""), (*path, "answer"), str, "a dotted path into answers.yaml such as 'question.A'")
         check.typed(item.get("args", {}), (*path, "args"), dict, "a mapping of the reference's arguments")
         if item.get("compare", "close") not in COMPARES:
@@ -440,6 +448,22 @@ def _check_cases(check: _Checker, item: dict, path) -> None:
     _check_call(check, item, path, set(inputs))
 
 
+def _check_audit(check: _Checker, audit) -> None:
+    if not check.typed(audit, ("audit",), dict, "a mapping with must_kill and equivalent"):
+        return
+    check.keys(audit, ("audit",), {"must_kill", "equivalent", "alternatives"})
+    must_kill = audit.get("must_kill", [])
+    if check.typed(must_kill, ("audit", "must_kill"), list, "a list of mutant names or ids such as 'flipped_kernel'"):
+        for index, pattern in enumerate(must_kill):
+            check.typed(pattern, ("audit", "must_kill", index), str, "a mutant name or id")
+    equivalent = audit.get("equivalent", {})
+    if check.typed(equivalent, ("audit", "equivalent"), dict, "a mapping of mutant id to the reason it is correct"):
+        for pattern, reason in equivalent.items():
+            if not isinstance(reason, str) or not reason.strip():
+                check.fail(("audit", "equivalent", pattern), "no reason given",
+                           "say why this mutant is still correct code")
+
+
 def _build(data: dict, path: str, digest: str) -> Rubric:
     defaults = {**DEFAULTS, **(data.get("defaults") or {})}
     items = []
@@ -459,7 +483,7 @@ def _build(data: dict, path: str, digest: str) -> Rubric:
             call=call, inputs=dict(inputs), cases=tuple(raw.get("cases", ())),
             strategy=raw.get("strategy", ""), examples=int(raw.get("examples", defaults["examples"])),
             returns=raw.get("returns", "any"), answer=raw.get("answer", ""), args=dict(raw.get("args", {})),
-            reader=raw.get("reader", ""), compare=raw.get("compare", "close"),
+            reader=raw.get("reader", ""), writer=raw.get("writer", ""), compare=raw.get("compare", "close"),
             mode=raw.get("mode", "train"), data=dict(raw.get("data", {})), config=raw.get("config", ""),
             recipe=dict(raw.get("recipe", {})),
             tiers=tuple((float(t["above"]), float(t["points"])) for t in raw.get("tiers", ())),
@@ -470,7 +494,10 @@ def _build(data: dict, path: str, digest: str) -> Rubric:
     return Rubric(path=path, sha256=digest, title=data["title"], items=tuple(items), mistake_hints=hints,
                   submission_timeout_s=float(data.get("submission_timeout_s", 600)),
                   memory_mb=int(defaults["memory_mb"]), hide=tuple(data.get("hide", ())),
-                  requires=tuple(data.get("requires", ())))
+                  requires=tuple(data.get("requires", ())),
+                  must_kill=tuple((data.get("audit") or {}).get("must_kill", ())),
+                  equivalent=dict((data.get("audit") or {}).get("equivalent", {})),
+                  alternatives=dict((data.get("audit") or {}).get("alternatives", {})))
 
 
 def trains(path, visible_only: bool = False) -> bool:
@@ -529,6 +556,7 @@ def load_rubric(path) -> Rubric:
         for key, value in mistakes.items():
             if check.typed(value, ("mistakes", key), dict, "a mapping with a hint"):
                 check.keys(value, ("mistakes", key), {"hint"}, {"hint"})
+    _check_audit(check, data.get("audit") or {})
     items = data.get("items", [])
     if check.typed(items, ("items",), list, "a list of items"):
         if not items and "items" in data:

@@ -42,13 +42,17 @@ def linear_region(weights, biases, x0) -> tuple[np.ndarray, np.ndarray]:
     (a pre-activation exactly 0) the unit counts as inactive, as torch's
     relu'(0) = 0 does.
     """
+    return _linear_region(weights, biases, x0, kink_active=False)
+
+
+def _linear_region(weights, biases, x0, kink_active: bool) -> tuple[np.ndarray, np.ndarray]:
     weights, biases, x0 = _check_network(weights, biases, x0)
     slope = np.eye(x0.shape[0])
     offset = np.zeros(x0.shape[0])
     activation = x0
     for w, b in zip(weights[:-1], biases[:-1]):
         pre = w @ activation + b
-        active = (pre > 0).astype(np.float64)
+        active = (pre >= 0 if kink_active else pre > 0).astype(np.float64)
         slope = active[:, None] * (w @ slope)
         offset = active * (w @ offset + b)
         activation = np.maximum(pre, 0.0)

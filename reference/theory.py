@@ -155,3 +155,20 @@ def read_linear_region_answer(raw, weights, biases, x0) -> dict:
                 raise AnswerFormatError(f"the entry for x0 = {x0} has no {' or '.join(missing)}")
             return {"W": _numbers(entry["W"], expected["W"].shape, "W"), "b": _numbers(entry["b"], expected["b"].shape, "b")}
     raise AnswerFormatError(f"no entry with x0: {x0}")
+
+
+# ---- writers for an audit: an answer as a student would write it at the item's path ----
+
+
+def write_conv_grid(grid, kernel_shape=None, input_shape=None, stride=None, padding=None) -> list[list]:
+    """A grid of (i, j) and 0 as rows of "w(i,j)" and 0."""
+    return [[0 if entry == 0 else f"w({entry[0]},{entry[1]})" for entry in row] for row in grid]
+
+
+def write_linear_region_answer(answer: dict, weights, biases, x0) -> list[dict]:
+    """The one entry {x0, W, b} for this x0; items at other points add theirs to the same list."""
+    def numbers(value):
+        array = np.asarray(value, dtype=np.float64)
+        return array.item() if array.size == 1 and array.ndim <= 2 and array.shape in ((), (1,), (1, 1)) else array.tolist()
+
+    return [{"x0": x0, "W": numbers(answer["W"]), "b": numbers(answer["b"])}]

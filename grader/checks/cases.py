@@ -33,7 +33,7 @@ def run(ctx: Context, item: Item) -> Verdict:
     if problem:
         return problem
     for number, case in enumerate(item.cases, start=1):
-        verdict = judge_call(ctx, item, case_inputs(item, case))
+        verdict = judge_call(ctx, item, case_inputs(item, case), explain=ctx.explain)
         if verdict is not None:
             if len(item.cases) > 1:
                 verdict.output = f"Case {number} of {len(item.cases)}: {verdict.output}"

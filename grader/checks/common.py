@@ -38,6 +38,7 @@ class Context:
     documents: dict[str, object] = field(default_factory=dict)  # parsed answer files, or why not
     deadline: float = float("inf")  # time.monotonic() by which the whole submission must be done
     progress: object = None  # progress(item_id, report) for long checks, or None
+    explain: bool = True  # False: a failure needs only its status (no shrinking, no diagnosis), as in an audit
 
     def timeout(self, item: Item) -> float:
         """The item's per-call limit, cut short by what is left of the submission's budget."""

@@ -127,6 +127,8 @@ def run(ctx: Context, item: Item) -> Verdict:
             if verdict.fatal:  # what the live search would report: it stops at the same input
                 verdict.counterexample = {"input": shown(inputs)}
                 return verdict
+            if not ctx.explain:  # the live search would fail at this input too, then shrink it
+                return verdict
             break
         else:
             return Verdict("passed", f"{len(table)} generated inputs passed.")
