@@ -43,7 +43,7 @@ CODE_KINDS = ("cases", "property")
 
 @dataclass
 class Mutant:
-    id: str  # "<target>/<name>", e.g. "conv_matrix.py:conv_as_matrix/flipped_kernel"
+    id: str  # "<target>/<kind>/<name>", e.g. "question.py:solve/systematic/negated"
     target: str  # "<file>:<symbol>" or "<file>:<answer path>"
     name: str
     kind: str  # named, systematic, or alternative (correct code by another route)
@@ -407,7 +407,7 @@ def plan(rubric: Rubric, training: bool = False) -> Plan:
             target = f"{file}:{symbol}"
             for name, kind, description, lines in _code_mutants(rubric, target, symbol, items, symbols[symbol]):
                 text = module_text(symbols, lines, f"the reference, with {symbol} replaced by {kind} mutant {name}: {description}")
-                found.append(Mutant(f"{target}/{name}", target, name, kind, description, file, text, readers(file)))
+                found.append(Mutant(f"{target}/{kind}/{name}", target, name, kind, description, file, text, readers(file)))
     for file, items in by_file.items():
         for path in dict.fromkeys(item.answer for item in items):
             at_path = [item for item in items if item.answer == path]
@@ -419,7 +419,7 @@ def plan(rubric: Rubric, training: bool = False) -> Plan:
                 except Exception as error:  # the writer cannot write this value: no submission shows it
                     audits[at_path[0].id].not_audited = f"the writer failed on mutant {name}: {error}"
                     continue
-                found.append(Mutant(f"{target}/{name}", target, name, kind, description, file, text, readers(file)))
+                found.append(Mutant(f"{target}/{kind}/{name}", target, name, kind, description, file, text, readers(file)))
     for mutant in found:
         declared = next((reason for pattern, reason in rubric.equivalent.items() if _matches(pattern, mutant)), None)
         mutant.equivalent = mutant.description if mutant.kind == "alternative" else declared
@@ -447,6 +447,9 @@ def run(rubric: Rubric, *, jobs: int = 1, training: bool = False, keep: Path | N
                 if not any(_matches(pattern, m) for m in planned.mutants)]
     must_kill = {pattern: [m.id for m in planned.mutants if _matches(pattern, m)] for pattern in rubric.must_kill}
     problems += [f"audit.must_kill: '{pattern}' names no mutant" for pattern, ids in must_kill.items() if not ids]
+    built = {(m.target, m.name) for m in planned.mutants if m.kind == "alternative"}
+    problems += [f"audit.alternatives.{name}: {spec['target']} is no audited function, class or answer"
+                 for name, spec in rubric.alternatives.items() if (spec["target"], name) not in built]
     names = {REFERENCE: None} | {f"m{index:03d}": mutant for index, mutant in enumerate(planned.mutants, start=1)}
     with tempfile.TemporaryDirectory(prefix="grader-audit-") as work:
         submissions, vendored = Path(work, "submissions"), Path(work, "vendored")

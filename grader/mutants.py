@@ -78,10 +78,11 @@ def _numeric(name: str, value, n: int | None, first: bool):
         return value / n
     if name == "constant":
         return value * 0 if tensor else np.zeros_like(value) if isinstance(value, np.ndarray) else 0.0
-    if name == "float16":
+    if name == "float16":  # overflowing to inf is part of the mutation
         if tensor:
             return value.to(torch.float16).to(value.dtype)
-        return value.astype(np.float16).astype(value.dtype) if isinstance(value, np.ndarray) else float(np.float16(value))
+        with np.errstate(over="ignore"):
+            return value.astype(np.float16).astype(value.dtype) if isinstance(value, np.ndarray) else float(np.float16(value))
     if name == "perturbed":
         if not first:
             return value

@@ -453,7 +453,7 @@ def _check_audit(check: _Checker, audit) -> None:
         return
     check.keys(audit, ("audit",), {"must_kill", "equivalent", "alternatives"})
     must_kill = audit.get("must_kill", [])
-    if check.typed(must_kill, ("audit", "must_kill"), list, "a list of mutant names or ids such as 'flipped_kernel'"):
+    if check.typed(must_kill, ("audit", "must_kill"), list, "a list of mutant names, or ids such as '*/named/*'"):
         for index, pattern in enumerate(must_kill):
             check.typed(pattern, ("audit", "must_kill", index), str, "a mutant name or id")
     equivalent = audit.get("equivalent", {})
@@ -462,6 +462,20 @@ def _check_audit(check: _Checker, audit) -> None:
             if not isinstance(reason, str) or not reason.strip():
                 check.fail(("audit", "equivalent", pattern), "no reason given",
                            "say why this mutant is still correct code")
+    alternatives = audit.get("alternatives", {})
+    if check.typed(alternatives, ("audit", "alternatives"), dict, "a mapping of name to {target, use, reason}"):
+        for name, spec in alternatives.items():
+            where = ("audit", "alternatives", name)
+            if not check.typed(spec, where, dict, "a mapping with target, use and reason"):
+                continue
+            check.keys(spec, where, {"target", "use", "reason"}, {"target", "use", "reason"})
+            if isinstance(spec.get("target"), str) and ":" not in spec["target"]:
+                check.fail((*where, "target"), f"{spec['target']!r} names no symbol or answer",
+                           "write 'file.py:symbol', or 'answers.yaml:path' for a written answer")
+            if "use" in spec:
+                check.reference(spec["use"], (*where, "use"), "alternative")
+            if "reason" in spec and (not isinstance(spec["reason"], str) or not spec["reason"].strip()):
+                check.fail((*where, "reason"), "no reason given", "say why this implementation is correct")
 
 
 def _build(data: dict, path: str, digest: str) -> Rubric:

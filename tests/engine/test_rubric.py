@@ -167,3 +167,15 @@ def test_training_items_are_checked_completely(tmp_path):
     ):
         assert expected in text, f"{expected!r} not in:\n{text}"
     assert all(":" in line.split(" ")[0] for line in found), "every problem names file:line"
+
+
+def test_audit_settings_are_checked(tmp_path):
+    audit = ("audit:\n  must_kill: [flipped_kernel, 3]\n  equivalent: {'x/negated': ''}\n  extra: 1\n"
+             "  alternatives:\n    other: {target: conv_matrix.py, use: reference.conv_matrix:nothing}\n")
+    found = "\n".join(problems(tmp_path, "title: T\n" + audit + "items:\n" + GOOD_ITEM))
+    assert "audit.must_kill[1]: expected a mutant name or id, got int 3" in found
+    assert "audit.equivalent.x/negated: no reason given" in found
+    assert "unknown key 'extra'" in found
+    assert "audit.alternatives.other: missing required key 'reason'" in found
+    assert "'conv_matrix.py' names no symbol or answer" in found
+    assert "alternative 'reference.conv_matrix:nothing' cannot be resolved" in found

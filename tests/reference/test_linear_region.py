@@ -68,6 +68,18 @@ def test_kink_counts_as_inactive_like_torch():
     assert jac.item() == 0.0
 
 
+def test_the_kink_active_alternative_differs_only_at_a_kink():
+    from reference.alternatives import kink_active
+
+    weights = [np.array([[1.0]]), np.array([[2.0]])]
+    biases = [np.array([-1.0]), np.array([0.5])]
+    slope, offset = kink_active(weights, biases, np.array([1.0]))
+    assert slope[0, 0] == 2.0 and offset[0] == -1.5  # the unit counts as active: relu'(0) = 1
+    for x0 in (0.5, 1.5):
+        for got, expected in zip(kink_active(weights, biases, np.array([x0])), linear_region(weights, biases, np.array([x0]))):
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_single_layer_is_its_own_affine_map():
     w, b = np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([1.0, -1.0])
     slope, offset = linear_region([w], [b], np.array([7.0, -3.0]))

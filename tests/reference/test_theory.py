@@ -83,3 +83,20 @@ def test_linear_region_table_for_vector_points():
     (row,) = linear_region_table(weights, biases, [[1.0, 3.0]])
     np.testing.assert_allclose(row["W"] @ np.array([1.0, 3.0]) + row["b"], row["h"])
     np.testing.assert_allclose(row["W"], [[2.0, 0.0]])
+
+
+def test_written_answers_read_back_as_the_reference_answers():
+    from reference.theory import (
+        linear_region_answer,
+        read_conv_grid,
+        read_linear_region_answer,
+        write_conv_grid,
+        write_linear_region_answer,
+    )
+
+    grid = conv_matrix_symbolic((3, 3), (3, 3), stride=4, padding=2)
+    assert read_conv_grid(yaml.safe_load(yaml.safe_dump(write_conv_grid(grid)))) == grid
+    network = {"weights": [[[1.5], [0.5]], [[1, 2], [2, 1]], [[1, 1]]], "biases": [[0, 1], [0, 1], [-1]]}
+    entries = [entry for x0 in (2, -1) for entry in write_linear_region_answer(linear_region_answer(x0=x0, **network), x0=x0, **network)]
+    read = read_linear_region_answer(yaml.safe_load(yaml.safe_dump(entries)), x0=-1, **network)
+    assert read["W"].tolist() == [[1.5]] and read["b"].tolist() == [3.0]
