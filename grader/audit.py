@@ -404,6 +404,8 @@ def plan(rubric: Rubric, training: bool = False) -> Plan:
     for file, symbols in code.items():
         for symbol in symbols:
             items = [item for item in audited if item.kind in CODE_KINDS and (item.target.file, item.target.symbol) == (file, symbol)]
+            if not items:  # a model class that only training items use: the training items judge it whole
+                continue
             target = f"{file}:{symbol}"
             for name, kind, description, lines in _code_mutants(rubric, target, symbol, items, symbols[symbol]):
                 text = module_text(symbols, lines, f"the reference, with {symbol} replaced by {kind} mutant {name}: {description}")

@@ -28,6 +28,8 @@ def item_status(report: AuditReport, item: ItemAudit) -> str:
         return f"BROKEN: the reference scores {item.reference_score:g}/{item.max_score:g} ({item.reference_status})"
     if item in report.useless_items():
         return "useless: kills no mutant"
+    if not item.graded:
+        return "ok (no mutant changes the files it reads)"
     return "ok"
 
 
