@@ -105,14 +105,16 @@ def validate_rubric(path: str) -> int:
     return 0
 
 
-def grade(args) -> int:
-    # The zygote and the workers' fork server import torch while this process does.
-    _launch_zygote(args.rubric)
-    if args.jobs > 1:
+def _start_batch(rubric_path: str, jobs: int) -> None:
+    """The zygote and the workers' fork server import torch while this process does."""
+    _launch_zygote(rubric_path)
+    if jobs > 1:
         from grader.pool import start_early
 
         start_early()
-    from rich.console import Console
+
+
+def _progress_bar(console):
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -120,6 +122,14 @@ def grade(args) -> int:
         TextColumn,
         TimeRemainingColumn,
     )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    return Progress(*columns, console=console, transient=True)
+
+
+def grade(args) -> int:
+    _start_batch(args.rubric, args.jobs)
+    from rich.console import Console
     from rich.table import Table
 
     from grader.api import find_submissions
@@ -135,8 +145,7 @@ def grade(args) -> int:
     if not os.path.isdir(args.submissions):
         print(f"error: {args.submissions} is not a folder; give the folder that holds one folder or .zip per student", file=sys.stderr)
         return 2
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with _progress_bar(console) as progress:
         task = progress.add_task("grading", total=len(find_submissions(args.submissions)))
         try:
             batch = grade_folder(
@@ -225,19 +234,8 @@ def check(args) -> int:
 
 
 def audit(args) -> int:
-    _launch_zygote(args.rubric)
-    if args.jobs > 1:
-        from grader.pool import start_early
-
-        start_early()
+    _start_batch(args.rubric, args.jobs)
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
 
     from grader import audit as auditing
     from grader.batch import OutputError
@@ -250,8 +248,7 @@ def audit(args) -> int:
         return 2
     console = Console()
     out = Path(args.out)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with _progress_bar(console) as progress:
         task = progress.add_task("building mutants of the reference", total=None)
         try:
             report = auditing.run(
