@@ -85,6 +85,7 @@ class AuditReport:
     must_kill: dict  # pattern -> ids of the mutants it names
     problems: list[str]  # the rubric's audit settings that name nothing, and grader errors
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # mutants left out, and why
 
     def counted(self, kind: str, target: str | None = None) -> list[Mutant]:
         """The mutants of a kind that count towards a score: not correct alternatives, not grader failures."""
@@ -115,6 +116,14 @@ class AuditReport:
         survivors = {m.id for m in self.mutants if not m.killed}
         return sorted({mutant_id for ids in self.must_kill.values() for mutant_id in ids if mutant_id in survivors})
 
+    def killers(self, target: str) -> list[tuple[str, int]]:
+        """The items that killed the most of a target's counted mutants, most first."""
+        counts: dict[str, int] = {}
+        for mutant in self.counted("named", target) + self.counted("systematic", target):
+            for item_id in mutant.killers:
+                counts[item_id] = counts.get(item_id, 0) + 1
+        return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+
     def targets(self) -> list[str]:
         return list(dict.fromkeys(m.target for m in self.mutants))
 
@@ -134,7 +143,8 @@ class AuditReport:
                         "alternatives": {"passed": len(self.alternatives()) - len(self.failed_alternatives()),
                                          "total": len(self.alternatives())}},
             "targets": [{"target": t, "named": summary("named", t), "systematic": summary("systematic", t),
-                         "survivors": [m.id for m in self.survivors() if m.target == t]} for t in self.targets()],
+                         "survivors": [m.id for m in self.survivors() if m.target == t],
+                         "killers": dict(self.killers(t))} for t in self.targets()],
             "items": [{**asdict(item), "broken": item.broken,
                        "useless": item in self.useless_items()} for item in self.items],
             "mutants": [{key: value for key, value in asdict(m).items() if key != "text"} | {"killed": m.killed}
@@ -143,6 +153,7 @@ class AuditReport:
             "must_kill_survivors": self.must_kill_survivors(),
             "failed_alternatives": [m.id for m in self.failed_alternatives()],
             "problems": self.problems,
+            "notes": self.notes,
             "seconds": round(self.seconds, 1),
         }
 
@@ -267,6 +278,7 @@ class Plan:
     mutants: list[Mutant]
     items: list[ItemAudit]
     audited: list[str]  # ids of the items graded
+    notes: list[str] = field(default_factory=list)  # mutants left out, and why
 
 
 def _inputs(rubric: Rubric, item: Item) -> dict | None:
@@ -410,22 +422,23 @@ def plan(rubric: Rubric, training: bool = False) -> Plan:
             for name, kind, description, lines in _code_mutants(rubric, target, symbol, items, symbols[symbol]):
                 text = module_text(symbols, lines, f"the reference, with {symbol} replaced by {kind} mutant {name}: {description}")
                 found.append(Mutant(f"{target}/{kind}/{name}", target, name, kind, description, file, text, readers(file)))
+    notes = []
     for file, items in by_file.items():
+        expected = {item.id: resolve(item.reference)(**item.args) for item in items}
         for path in dict.fromkeys(item.answer for item in items):
             at_path = [item for item in items if item.answer == path]
             target = f"{file}:{path}"
             for name, kind, description, values in _answer_mutants(rubric, target, at_path):
-                expected = {item.id: resolve(item.reference)(**item.args) for item in items}
                 try:
                     text = answers_text(items, {**expected, **values})
-                except Exception as error:  # the writer cannot write this value: no submission shows it
-                    audits[at_path[0].id].not_audited = f"the writer failed on mutant {name}: {error}"
+                except Exception as error:  # no student could write this answer either
+                    notes.append(f"{target}/{kind}/{name} left out: its writer cannot write it ({error})")
                     continue
                 found.append(Mutant(f"{target}/{kind}/{name}", target, name, kind, description, file, text, readers(file)))
     for mutant in found:
         declared = next((reason for pattern, reason in rubric.equivalent.items() if _matches(pattern, mutant)), None)
         mutant.equivalent = mutant.description if mutant.kind == "alternative" else declared
-    return Plan(files, found, list(audits.values()), [item.id for item in audited])
+    return Plan(files, found, list(audits.values()), [item.id for item in audited], notes)
 
 
 # ---- running ------------------------------------------------------------------------
@@ -466,7 +479,7 @@ def run(rubric: Rubric, *, jobs: int = 1, training: bool = False, keep: Path | N
     results = {result.student: result for result in batch.results}
     problems += _score(planned, results, names)
     report = AuditReport(rubric.path, rubric.sha256, planned.mutants, planned.items, must_kill, problems,
-                         time.monotonic() - started)
+                         time.monotonic() - started, planned.notes)
     if keep is not None and report.survivors():
         with tempfile.TemporaryDirectory(prefix="grader-audit-") as vendored:
             vendor(rubric.reference_roots(), Path(vendored))

@@ -37,6 +37,10 @@ def top_killers(report: AuditReport) -> list[ItemAudit]:
     return sorted((i for i in report.items if i.kills), key=lambda i: (-i.kills, i.id))[:TOP_KILLERS]
 
 
+def _killers(report: AuditReport, target: str, count: int = 2) -> str:
+    return ", ".join(f"{item_id} ({kills})" for item_id, kills in report.killers(target)[:count]) or "-"
+
+
 def verdict_lines(report: AuditReport) -> list[str]:
     """Why the audit fails, one line a reason; empty when it passes."""
     lines = [f"item {i.id} fails the reference ({i.reference_status}, {i.reference_score:g}/{i.max_score:g})"
@@ -52,7 +56,8 @@ def print_report(report: AuditReport, console) -> None:
     from rich.table import Table
 
     table = Table(title=f"Rubric audit of {report.rubric}: {len(report.mutants)} mutants in {report.seconds:.1f} s")
-    for column in ("question (target)", "named mistakes killed", "systematic killed", "correct alternatives", "survivors"):
+    for column in ("question (target)", "named mistakes killed", "systematic killed", "correct alternatives",
+                   "killed most", "survivors"):
         table.add_column(column, overflow="fold")
     for target in report.targets():
         alternatives = [m for m in report.alternatives() if m.target == target]
@@ -60,11 +65,12 @@ def print_report(report: AuditReport, console) -> None:
         survivors = [f"{m.name}: {m.description}" for m in report.survivors() if m.target == target]
         table.add_row(target, _ratio(*report.score("named", target)), _ratio(*report.score("systematic", target)),
                       f"{len(alternatives) - len(failed)}/{len(alternatives)} pass" if alternatives else "-",
-                      "\n".join(survivors) or "-")
+                      _killers(report, target), "\n".join(survivors) or "-")
     table.add_section()
     alternatives = report.alternatives()
     table.add_row("all", _ratio(*report.score("named")), _ratio(*report.score("systematic")),
-                  f"{len(alternatives) - len(report.failed_alternatives())}/{len(alternatives)} pass", str(len(report.survivors())))
+                  f"{len(alternatives) - len(report.failed_alternatives())}/{len(alternatives)} pass",
+                  ", ".join(f"{i.id} ({i.kills})" for i in top_killers(report)[:2]), str(len(report.survivors())))
     console.print(table)
     items = Table(title="Items")
     for column in ("item", "mutants killed", "of graded", "status"):
@@ -74,6 +80,8 @@ def print_report(report: AuditReport, console) -> None:
     console.print(items)
     killers = ", ".join(f"{i.id} ({i.kills})" for i in top_killers(report))
     console.print(f"Items that killed the most mutants: {killers or 'none'}", markup=False, highlight=False)
+    for note in report.notes:
+        console.print(f"Note: {note}", markup=False, highlight=False)
     lines = verdict_lines(report)
     console.print("Audit " + ("FAILED:\n  " + "\n  ".join(lines) if lines else "passed."), markup=False, highlight=False)
 
@@ -92,9 +100,10 @@ def html(report: AuditReport) -> str:
     lines = verdict_lines(report)
     body.append("<h2>Verdict</h2>")
     body.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>" if lines else "<p>The audit passes.</p>")
-    rows = [[t, _ratio(*report.score("named", t)), _ratio(*report.score("systematic", t)),
+    rows = [[t, _ratio(*report.score("named", t)), _ratio(*report.score("systematic", t)), _killers(report, t, 3),
              ", ".join(m.name for m in report.survivors() if m.target == t) or "-"] for t in report.targets()]
-    body += ["<h2>Questions</h2>", *_table(["question (target)", "named killed", "systematic killed", "survivors"], rows)]
+    body += ["<h2>Questions</h2>",
+             *_table(["question (target)", "named killed", "systematic killed", "killed most", "survivors"], rows)]
     body += ["<h2>Items</h2>", *_table(["item", "mutants killed", "of graded", "status"],
                                        [[i.id, str(i.kills), str(i.graded), item_status(report, i)] for i in report.items])]
     mutant_rows = []

@@ -84,6 +84,9 @@ def test_bundled_rubric_passes_correct_alternatives_and_its_own_reference(bundle
 
 
 def test_bundled_rubric_items_each_kill_something_except_training(bundled_audit):
+    for target in bundled_audit.targets():
+        top_item, kills = bundled_audit.killers(target)[0]
+        assert kills > 0 and bundled_audit.killers(target) == sorted(bundled_audit.killers(target), key=lambda p: (-p[1], p[0]))
     for item in bundled_audit.items:
         if item.id.startswith("cnn."):
             assert item.not_audited and "--training" in item.not_audited
@@ -108,6 +111,8 @@ def test_weak_rubric_lets_focal_loss_mistakes_survive(tmp_path):
     assert outcome["sum_reduction"] is True and outcome["dropped:weight"] is True
     assert report["summary"]["named"] == {"killed": 1, "total": 3, "score": 0.3333}
     assert report["must_kill_survivors"] == ["focal_loss.py:FocalLoss/named/weighted_pt"]
+    killed = sum(m["killed"] for m in report["mutants"] if m["kind"] != "alternative")
+    assert report["targets"][0]["killers"] == {"focal.one_per_class": killed}
     assert "weighted_pt" in (out / "audit.html").read_text()
     # A survivor is kept as a submission, and grading it as one gives it every point.
     kept = out / "survivors" / "focal_loss.py-FocalLoss-named-weighted_pt"
