@@ -105,12 +105,15 @@ def _logger(out: Path) -> logging.Logger:
 
 
 def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = False, strict: bool = False,
-                 on_start=None, on_done=None, on_progress=None, select: dict | None = None, explain: bool = True) -> Batch:
+                 on_start=None, on_done=None, on_progress=None, select: dict | None = None, explain: bool = True,
+                 backend: str = "local", address: str | None = None) -> Batch:
     """Grade every submission in `folder` into `out`.
 
     Callbacks: on_start(name), on_done(result, resumed), and on_progress(name, item_id, report)
     while long checks such as training run. `select` maps a submission's name to the item ids
-    it is graded on (all items when absent); `explain` is grade_submission's.
+    it is graded on (all items when absent); `explain` is grade_submission's. backend="ray"
+    grades on the Ray cluster at `address` (or RAY_ADDRESS; a local instance of `jobs` CPUs
+    when neither is given).
     """
     started = time.monotonic()
     out = Path(out)
@@ -121,8 +124,8 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
     for leftover in [*out.glob(".*.partial"), *out.glob("*/.*.partial")]:  # from a run killed mid-write
         leftover.unlink(missing_ok=True)
     paths = find_submissions(folder)
-    log.info("grading %d submissions from %s with %s (sha256 %s), %d jobs%s",
-             len(paths), folder, rubric.path, rubric.sha256, jobs, ", resuming" if resume else "")
+    log.info("grading %d submissions from %s with %s (sha256 %s), %s backend, %d jobs%s",
+             len(paths), folder, rubric.path, rubric.sha256, backend, jobs, ", resuming" if resume else "")
     batch, hide = Batch(), [str(out.resolve())]
 
     def finish(result: SubmissionResult, resumed: bool) -> None:
@@ -149,7 +152,13 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
             pending.append(path)
 
     select = select or {}
-    if jobs <= 1:
+    if backend == "ray":  # imported only here: the local pool never loads Ray
+        from grader.backends.ray import grade_in_ray
+
+        options = {path: (select.get(path.name), explain) for path in pending}
+        grade_in_ray(pending, rubric, strict, hide, finish, on_start, on_progress, log, options,
+                     address=address, jobs=jobs, worker_failure=_worker_failure)
+    elif jobs <= 1:
         for path in pending:
             if on_start:
                 on_start(path.name)

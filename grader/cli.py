@@ -39,7 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", default="results", help="where reports go (default results/)")
     grade.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
     grade.add_argument("--resume", action="store_true", help="keep results already written for the same rubric and submission")
-    grade.add_argument("--strict", action="store_true", help="refuse to grade without every isolation layer")
+    grade.add_argument("--strict", action=argparse.BooleanOptionalAction, default=None,
+                       help="refuse to grade without every isolation layer (default: on with --backend ray, off locally)")
+    grade.add_argument("--backend", choices=("local", "ray"), default="local",
+                       help="local: a process pool on this machine (default); ray: one task per submission on a Ray cluster")
+    grade.add_argument("--address", help="with --backend ray: the cluster to join (default RAY_ADDRESS, else a local "
+                                         "instance of --jobs CPUs)")
 
     check = commands.add_parser("check", help="run the visible checks on your own submission")
     check.add_argument("submission", nargs="?", default=".", help="your submission folder (default: here)")
@@ -128,7 +133,15 @@ def _progress_bar(console):
 
 
 def grade(args) -> int:
-    _start_batch(args.rubric, args.jobs)
+    strict = args.strict if args.strict is not None else args.backend == "ray"
+    if args.backend == "ray":
+        try:
+            import grader.backends.ray  # noqa: F401  (only to say early that Ray is missing)
+        except ImportError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    else:
+        _start_batch(args.rubric, args.jobs)
     from rich.console import Console
     from rich.table import Table
 
@@ -149,7 +162,8 @@ def grade(args) -> int:
         task = progress.add_task("grading", total=len(find_submissions(args.submissions)))
         try:
             batch = grade_folder(
-                args.submissions, rubric, args.out, jobs=args.jobs, resume=args.resume, strict=args.strict,
+                args.submissions, rubric, args.out, jobs=args.jobs, resume=args.resume, strict=strict,
+                backend=args.backend, address=args.address,
                 on_start=lambda name: progress.update(task, description=f"grading {name}"),
                 on_done=lambda result, resumed: progress.advance(task),
                 on_progress=lambda name, item_id, report: progress.update(

@@ -1,0 +1,160 @@
+"""Grading on a Ray cluster: one task per submission, the sandbox inside each task.
+
+Ray isolates nothing: every task grades exactly as a local worker does, with
+the zygote, the child and every isolation layer on the node that runs it. What
+travels is plain data: the submission's files and the rubric's text go out as
+bytes, and the result comes back as the JSON a local worker returns. Ray
+retries a task only when its worker or node dies; a student's error is a result
+like any other, and the driver writes each submission's result once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+try:
+    import ray
+    from ray.exceptions import RayTaskError
+    from ray.util.queue import Queue
+except ImportError as error:  # the optional extra is missing
+    raise ImportError("the Ray backend needs Ray: pip install 'grader[ray]'") from error
+
+from grader.api import grade_submission
+from grader.boundary import IsolationError
+from grader.results import result_from_dict
+from grader.rubric import load_rubric
+from grader.submission import SubmissionError, discard, open_submission
+
+# Infrastructure failures (a worker or node lost) are retried this many times; nothing else is.
+RETRIES = 3
+_rubrics: dict[str, object] = {}  # rubric sha256 -> Rubric, per worker process
+
+
+def _ray_paths() -> list[str]:
+    """Where this node keeps Ray's sockets, logs and credentials: no student may reach them."""
+    paths = [str(Path.home() / ".ray")]
+    try:
+        node = ray._private.worker.global_worker.node
+        paths += [node.get_temp_dir_path(), node.get_session_dir_path()]
+    except Exception:  # an API that moved: the default temporary folder is still hidden
+        paths.append(os.path.join(tempfile.gettempdir(), "ray"))
+    return [path for path in paths if os.path.exists(path)]
+
+
+def _rubric(name: str, text: bytes):
+    """The rubric sent as bytes, loaded once per worker from a folder of its own, kept while the worker lives."""
+    digest = hashlib.sha256(text).hexdigest()
+    if digest not in _rubrics:
+        path = Path(tempfile.mkdtemp(prefix="grader-ray-rubric-"), name)
+        path.write_bytes(text)
+        _rubrics[digest] = load_rubric(path)
+    return _rubrics[digest]
+
+
+def grade_task(student: str, files: dict, rubric_name: str, rubric_text: bytes, strict: bool, hide: list,
+               items, explain: bool, progress) -> str:
+    """Runs on a Ray worker: write the files to a private folder, grade them there, return result JSON."""
+    rubric = _rubric(rubric_name, rubric_text)
+    home = tempfile.mkdtemp(prefix="grader-ray-")
+    try:
+        folder = Path(home, student)
+        for name, data in files.items():
+            path = folder.joinpath(*name.split("/"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        folder.mkdir(exist_ok=True)
+
+        def report(item_id: str, update: dict) -> None:
+            try:
+                progress.put_nowait((student, item_id, update))
+            except Exception:  # progress is a courtesy; never let it fail a grade
+                pass
+
+        result = grade_submission(folder, rubric, strict=strict, hide=[*hide, *_ray_paths()], items=items,
+                                  explain=explain, progress=report if progress is not None else None)
+        return result.to_json()
+    finally:
+        discard(home)
+
+
+def _resources(rubric) -> dict:
+    """One CPU per task; a GPU too when the rubric may train on one and the cluster has GPUs."""
+    wants_gpu = any(item.kind == "training" and item.device == "auto" for item in rubric.items)
+    gpus = ray.cluster_resources().get("GPU", 0)
+    return {"num_cpus": 1, "num_gpus": 1 if wants_gpu and gpus >= 1 else 0}
+
+
+def connect(address: str | None, cpus: int) -> None:
+    """Join the cluster at `address` (or RAY_ADDRESS), or start a local instance with `cpus` CPUs."""
+    if ray.is_initialized():
+        return
+    if address or os.environ.get("RAY_ADDRESS"):
+        ray.init(address=address or os.environ["RAY_ADDRESS"], include_dashboard=False, log_to_driver=False)
+    else:
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+
+
+def grade_in_ray(paths, rubric, strict, hide, finish, on_start, on_progress, log, options, *,
+                 address=None, jobs=1, worker_failure) -> None:
+    """Grade `paths` as Ray tasks, calling finish(result, False) once per submission as each is done."""
+    connect(address, jobs)
+    task = ray.remote(max_retries=RETRIES, retry_exceptions=False)(grade_task)
+    resources = _resources(rubric)
+    log.info("ray: %s, tasks ask for %s", ray.cluster_resources(), resources)
+    rubric_text = Path(rubric.path).read_bytes()
+    progress = Queue(maxsize=10_000) if on_progress else None
+    in_flight_limit = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    queue, running = list(paths), {}
+    try:
+        while queue or running:
+            while queue and len(running) < in_flight_limit:
+                path = queue.pop(0)
+                try:
+                    submission = open_submission(path)
+                except SubmissionError:  # nothing to send: the result says why, as locally
+                    finish(grade_submission(path, rubric, strict=strict, hide=hide), False)
+                    continue
+                if on_start:
+                    on_start(path.name)
+                items, explain = options[path]
+                ref = task.options(**resources).remote(
+                    submission.student, submission.files, Path(rubric.path).name, rubric_text, strict, hide,
+                    items, explain, progress)
+                running[ref] = path
+            if not running:
+                continue
+            done, _ = ray.wait(list(running), num_returns=1, timeout=0.25)
+            _relay(progress, on_progress)
+            for ref in done:
+                path = running.pop(ref)
+                try:
+                    result = result_from_dict(json.loads(ray.get(ref)))
+                except RayTaskError as error:
+                    if isinstance(error.cause, IsolationError):
+                        raise error.cause from None
+                    log.error("grading %s failed on the cluster: %s", path.name, error)
+                    result = worker_failure(path, rubric, error.cause or error)
+                except ray.exceptions.RayError as error:  # retries spent: the worker or node kept dying
+                    log.error("grading %s failed: %s", path.name, error)
+                    result = worker_failure(path, rubric, error)
+                finish(result, False)
+    finally:
+        for ref in running:
+            ray.cancel(ref, force=True)
+        if progress is not None:
+            ray.kill(progress.actor)
+
+
+def _relay(progress, on_progress) -> None:
+    if progress is None:
+        return
+    try:
+        updates = progress.get_nowait_batch(progress.qsize())
+    except Exception:
+        return
+    for name, item_id, report in updates:
+        on_progress(name, item_id, report)
