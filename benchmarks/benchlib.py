@@ -154,13 +154,14 @@ class PeakMemory:
         return ", ".join(f"{role} {self.peaks_kib[role] / 1024:.0f} MiB" for role in self.ROLES if role in self.peaks_kib)
 
 
-def grade_with_cli(folder: Path, rubric_path: Path, out: Path, jobs: int, cache: str, memory: bool = False) -> dict:
+def grade_with_cli(folder: Path, rubric_path: Path, out: Path, jobs: int, cache: str, memory: bool = False,
+                   extra=()) -> dict:
     """`grader grade` as an instructor runs it, in a fresh process: wall time, scores, per-submission timings."""
     import json
     import subprocess
 
     command = [sys.executable, "-m", "grader", "grade", str(folder), "--rubric", str(rubric_path), "--out", str(out),
-               "--jobs", str(jobs)]
+               "--jobs", str(jobs), *extra]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
                                env={**os.environ, "GRADER_CACHE_DIR": cache})
