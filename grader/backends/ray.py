@@ -25,6 +25,7 @@ except ImportError as error:  # the optional extra is missing
 
 from grader.api import grade_submission
 from grader.boundary import IsolationError
+from grader.checks.training import DataError
 from grader.results import result_from_dict
 from grader.rubric import load_rubric
 from grader.submission import SubmissionError, discard, open_submission
@@ -113,14 +114,14 @@ def grade_in_ray(paths, rubric, strict, hide, finish, on_start, on_progress, log
         while queue or running:
             while queue and len(running) < in_flight_limit:
                 path = queue.pop(0)
+                items, explain = options[path]
                 try:
                     submission = open_submission(path)
                 except SubmissionError:  # nothing to send: the result says why, as locally
-                    finish(grade_submission(path, rubric, strict=strict, hide=hide), False)
+                    finish(grade_submission(path, rubric, strict=strict, hide=hide, items=items), False)
                     continue
                 if on_start:
                     on_start(path.name)
-                items, explain = options[path]
                 ref = task.options(**resources).remote(
                     submission.student, submission.files, Path(rubric.path).name, rubric_text, strict, hide,
                     items, explain, progress)
@@ -134,7 +135,7 @@ def grade_in_ray(paths, rubric, strict, hide, finish, on_start, on_progress, log
                 try:
                     result = result_from_dict(json.loads(ray.get(ref)))
                 except RayTaskError as error:
-                    if isinstance(error.cause, IsolationError):
+                    if isinstance(error.cause, (IsolationError, DataError)):  # they stop a local batch too
                         raise error.cause from None
                     log.error("grading %s failed on the cluster: %s", path.name, error)
                     result = worker_failure(path, rubric, error.cause or error)
