@@ -235,3 +235,26 @@ def test_training_progress_reaches_the_driver(cluster, tmp_path):
     assert graded.results[0].item("cnn.accuracy").status == "passed"
     assert heard and {(name, item_id) for name, item_id, _ in heard} == {("ada_lovelace", "cnn.accuracy")}
     assert {"epoch", "epochs", "loss"} <= set(heard[-1][2])
+
+
+def test_the_hostile_suites_reference_thefts_are_contained_under_ray(cluster, tmp_path):
+    from tests.hostile.conftest import assert_contained, bystanders, plant
+    from tests.hostile.test_reading_secrets import (
+        CONV,
+        IMPORT_ATTACKS,
+        REFERENCE,
+        attack_source,
+    )
+
+    head, _ = cluster
+    batch = tmp_path / "batch"
+    for case, attack in IMPORT_ATTACKS.items():
+        source = attack_source(attack, root=str(ROOT), reference=str(REFERENCE))
+        plant(batch, {"conv_matrix.py": source}, name=f"thief_{case}")
+    others = bystanders("conv_matrix.py")
+    rubric = load_rubric(ROOT / "rubrics" / "assignment2.yaml")
+    graded = grade_folder(batch, rubric, tmp_path / "out", backend="ray", address=head.address, strict=True,
+                          select={f"thief_{case}": [*CONV, *others] for case in IMPORT_ATTACKS})
+    assert len(graded.results) == len(IMPORT_ATTACKS)
+    for result in graded.results:
+        assert_contained(result, CONV, others, statuses=("failed",), message="has shape (1, 1), expected")
