@@ -13,7 +13,6 @@ a copy of them under another name (`_audited_<package>`), its imports rewritten.
 from __future__ import annotations
 
 import ast
-import copy
 import fnmatch
 import importlib.util
 import itertools
@@ -31,7 +30,7 @@ import yaml
 from grader import judge, mutants
 from grader.batch import grade_folder
 from grader.checks.cases import case_inputs
-from grader.checks.common import namespace
+from grader.checks.common import evaluate
 from grader.checks.property import replay
 from grader.rubric import Item, Rubric, resolve
 
@@ -294,13 +293,9 @@ def _calls(rubric: Rubric, item: Item) -> list[tuple]:
     inputs = _inputs(rubric, item)
     if inputs is None:
         return []
-    names = namespace(item)
     seen: list = []
-    names[item.target.symbol] = mutants.observe(names[item.target.symbol], seen)
-    names.update(copy.deepcopy(inputs))
     try:
-        with np.errstate(all="ignore"):
-            eval(item.call, names)
+        evaluate(item, inputs, mutants.observe(resolve(item.reference), seen))
     except Exception:  # reported as a broken item when the reference is graded
         return []
     return seen

@@ -152,10 +152,10 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
             pending.append(path)
 
     select = select or {}
+    options = {path: (select.get(path.name), explain) for path in pending}  # (items, explain)
     if backend == "ray":  # imported only here: the local pool never loads Ray
         from grader.backends.ray import grade_in_ray
 
-        options = {path: (select.get(path.name), explain) for path in pending}
         grade_in_ray(pending, rubric, strict, hide, finish, on_start, on_progress, log, options,
                      address=address, jobs=jobs, worker_failure=_worker_failure)
     elif jobs <= 1:
@@ -164,9 +164,8 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
                 on_start(path.name)
             progress = (lambda item_id, report, name=path.name: on_progress(name, item_id, report)) if on_progress else None
             finish(grade_submission(path, rubric, strict=strict, hide=hide, progress=progress,
-                                    items=select.get(path.name), explain=explain), False)
+                                    items=options[path][0], explain=explain), False)
     else:
-        options = {path: (select.get(path.name), explain) for path in pending}
         _grade_in_pool(pending, rubric, jobs, strict, hide, finish, on_start, on_progress, log, options)
     try:
         write_gradebook(batch.results, rubric, out)

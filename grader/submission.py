@@ -46,11 +46,16 @@ class Submission:
     def materialise(self, base: str | None = None) -> str:
         """Write the files into a new private folder and return its path."""
         scratch = tempfile.mkdtemp(prefix="grader-", dir=base)
+        self.write_into(scratch)
+        return scratch
+
+    def write_into(self, folder) -> None:
+        """Write the files under `folder`, which may not exist yet."""
+        Path(folder).mkdir(parents=True, exist_ok=True)
         for name, data in self.files.items():
-            path = Path(scratch, *PurePosixPath(name).parts)
+            path = Path(folder, *PurePosixPath(name).parts)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        return scratch
 
 
 def _keep(relative: PurePosixPath) -> bool:

@@ -28,7 +28,7 @@ from grader.boundary import IsolationError
 from grader.checks.training import DataError
 from grader.results import result_from_dict
 from grader.rubric import load_rubric
-from grader.submission import SubmissionError, discard, open_submission
+from grader.submission import Submission, SubmissionError, discard, open_submission
 
 # Infrastructure failures (a worker or node lost) are retried this many times; nothing else is.
 RETRIES = 3
@@ -63,11 +63,7 @@ def grade_task(student: str, files: dict, rubric_name: str, rubric_text: bytes, 
     home = tempfile.mkdtemp(prefix="grader-ray-")
     try:
         folder = Path(home, student)
-        for name, data in files.items():
-            path = folder.joinpath(*name.split("/"))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        folder.mkdir(exist_ok=True)
+        Submission(student, str(folder), files).write_into(folder)
 
         def report(item_id: str, update: dict) -> None:
             try:

@@ -101,15 +101,17 @@ def outcome_verdict(outcome: Outcome, doing: str, timeout_s: float, budget_s: fl
     return Verdict("error", f"{doing} failed: {outcome.message}{printed}")
 
 
-def namespace(item: Item, replacement: str | None = None) -> dict:
-    """The reference module's names, with the target symbol bound to the reference or a mutant."""
+def namespace(item: Item, replacement=None) -> dict:
+    """The reference module's names, with the target symbol bound to the reference or a replacement
+    (a 'module:symbol' name, or the object itself)."""
     module = importlib.import_module(item.reference.split(":")[0])
     names = dict(vars(module))
-    names[item.target.symbol] = resolve(replacement or item.reference)
+    chosen = replacement or item.reference
+    names[item.target.symbol] = resolve(chosen) if isinstance(chosen, str) else chosen
     return names
 
 
-def evaluate(item: Item, inputs: dict, replacement: str | None = None):
+def evaluate(item: Item, inputs: dict, replacement=None):
     """The call expression evaluated in the trusted process, as plain data."""
     names = namespace(item, replacement)
     names.update(copy.deepcopy(inputs))
