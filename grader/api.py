@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from grader.boundary import (
     Zygote,
     default_read_only,
     gpu_devices,
+    readable,
     shared_zygote,
 )
 from grader.cache import cache_dir
@@ -25,19 +27,48 @@ from grader.rubric import Item, Rubric, load_rubric
 from grader.submission import SubmissionError, discard, open_submission
 
 
-def hidden_paths(rubric: Rubric, submission_source: str, extra=()) -> list[str]:
-    """Everything the child must not read: the reference packages, the rubric, other students,
-    and the cache of reference answers."""
-    paths = [str(Path(rubric.path).resolve().parent), str(Path(submission_source).resolve().parent)]
-    cached = cache_dir()
-    if cached is not None:
-        paths.append(str(cached.resolve()))
+def own_installation() -> list[str]:
+    """The grader's own files: its package, and the records an install leaves beside it or in
+    site-packages (dist-info, egg-info, an editable install's finder and .pth)."""
+    package = Path(__file__).resolve().parent
+    folders = {package.parent, *(Path(p) for p in sys.path if p.endswith("-packages") and os.path.isdir(p))}
+    names = ("grader-", "grader.egg-info", "__editable__.grader-", "__editable___grader_")
+    records = [str(entry) for folder in folders for entry in folder.iterdir() if entry.name.startswith(names)]
+    return [str(package), *records]
+
+
+def installed_trusted_paths(rubric: Rubric) -> list[str]:
+    """The grader's installation and the rubric's reference packages: what an install must keep to itself."""
+    paths = own_installation()
     for root in sorted(rubric.reference_roots()):
         spec = importlib.util.find_spec(root)
         if spec is not None:
-            paths += list(spec.submodule_search_locations or [os.path.dirname(spec.origin)])
+            paths += list(spec.submodule_search_locations or [spec.origin])  # a module: its file, not its folder
+    return sorted(set(paths))
+
+
+def hidden_paths(rubric: Rubric, submission_source: str, extra=()) -> list[str]:
+    """Everything the child must not read: the reference packages, the rubric, other students,
+    the cache of reference answers, and the grader itself."""
+    paths = [str(Path(rubric.path).resolve().parent), str(Path(submission_source).resolve().parent),
+             *installed_trusted_paths(rubric)]
+    cached = cache_dir()
+    if cached is not None:
+        paths.append(str(cached.resolve()))
     paths += [str(Path(p).resolve()) for p in (*rubric.hide, *extra)]
     return sorted(set(paths))
+
+
+def sandbox_plan(rubric: Rubric, scratch: str, submission_source: str, hide=(), gpu: bool = False) -> Plan:
+    """What the child of one submission enforces: the trusted paths hidden, and left out of what it may read."""
+    trusted = hidden_paths(rubric, submission_source, hide)
+    return Plan(
+        scratch=scratch,
+        hide=trusted,
+        read_only=readable(default_read_only(), trusted),
+        limits=Limits(memory_mb=rubric.memory_mb, cpu_s=int(rubric.submission_timeout_s) + 30),
+        devices=gpu_devices() if gpu else [],
+    )
 
 
 def item_result(item: Item, verdict: Verdict) -> ItemResult:
@@ -75,13 +106,7 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
         return SubmissionResult(Path(path).stem, [item_result(i, verdict) for i in selected], {},
                                 rubric.sha256, "", timing={"total_s": time.monotonic() - started})
     scratch = submission.materialise()
-    plan = Plan(
-        scratch=scratch,
-        hide=hidden_paths(rubric, submission.source, hide),
-        read_only=default_read_only(),
-        limits=Limits(memory_mb=rubric.memory_mb, cpu_s=int(rubric.submission_timeout_s) + 30),
-        devices=gpu_devices() if any(item.device == "auto" for item in selected) else [],
-    )
+    plan = sandbox_plan(rubric, scratch, submission.source, hide, gpu=any(item.device == "auto" for item in selected))
     results, item_seconds = [], {}
     training = any(item.kind == "training" for item in selected)
     process = StudentProcess(zygote or shared_zygote(training), plan, sorted(rubric.reference_roots()), strict,
@@ -134,7 +159,8 @@ def probe_isolation(zygote: Zygote | None = None) -> dict:
     scratch = tempfile.mkdtemp(prefix="grader-probe-")
     decoy = tempfile.mkdtemp(prefix="grader-probe-hidden-")  # something to hide, so hiding is measured
     Path(scratch, "probe.py").write_text("")
-    plan = Plan(scratch=scratch, hide=[decoy], read_only=default_read_only())
+    trusted = [decoy, *own_installation()]
+    plan = Plan(scratch=scratch, hide=trusted, read_only=readable(default_read_only(), trusted))
     try:
         with StudentProcess(zygote or shared_zygote(), plan, []) as process:
             process.import_module("probe", 30)

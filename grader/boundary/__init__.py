@@ -7,8 +7,9 @@ from grader.boundary.sandbox import (
     Plan,
     default_read_only,
     gpu_devices,
+    readable,
 )
 from grader.boundary.session import IsolationError, Outcome, StudentProcess
 from grader.boundary.zygote import TRAINING_PRELOAD, Zygote, shared_zygote
 
-__all__ = ["Limits", "Plan", "STRICT_LAYERS", "default_read_only", "gpu_devices", "IsolationError", "Outcome", "StudentProcess", "TRAINING_PRELOAD", "Zygote", "shared_zygote"]
+__all__ = ["Limits", "Plan", "STRICT_LAYERS", "default_read_only", "gpu_devices", "readable", "IsolationError", "Outcome", "StudentProcess", "TRAINING_PRELOAD", "Zygote", "shared_zygote"]

@@ -1,7 +1,7 @@
 """What this machine can do to confine student code, layer by layer, for `grader doctor`.
 
-Most layers are read from a real child's report; seccomp and cgroups, which the
-grader does not use, are probed here so the instructor knows they are there.
+Every layer is read from a real child's report; cgroups, which the grader does not
+use, and the kernel's seccomp support are probed here so the instructor knows why.
 """
 
 from __future__ import annotations
@@ -51,15 +51,16 @@ def host_layers(report: dict) -> list[Layer]:
     limits = report.get("rlimits") or {}
     memory = limits.get("RLIMIT_AS") or limits.get("RLIMIT_DATA")
     seccomp, cgroups = _seccomp_supported(), _cgroups_writable()
+    filtered = report.get("syscalls") or {}
     return [
         Layer("separate process", bool(report.get("process")), True,
               "a crash, exit or hang takes down the child only"),
         Layer("namespaces", bool(report.get("namespaces")), bool(report.get("namespaces")),
               "new mount, network, IPC and UTS namespaces"),
         Layer("network", bool(report.get("network")), bool(report.get("network")),
-              "no route out: an empty network namespace, and Landlock denies TCP"),
+              "no route out: an empty network namespace, or the system-call filter refusing every socket"),
         Layer("hidden paths", bool(report.get("hidden_paths")), bool(report.get("hidden_paths")),
-              "reference, rubric, other submissions and reports covered by empty mounts"),
+              "reference, rubric, grader, cache, other submissions and reports covered by empty mounts"),
         Layer("scratch disk cap", bool(report.get("disk")), bool(report.get("disk")),
               "the scratch folder is a size-capped tmpfs: many files cannot fill the disk"),
         Layer("uid drop", bool(report.get("unprivileged_uid")), bool(report.get("unprivileged_uid")),
@@ -69,11 +70,15 @@ def host_layers(report: dict) -> list[Layer]:
         Layer("rlimits", bool(limits), bool(limits),
               f"memory {int(memory) >> 20} MiB, CPU, file size, open files, processes" if memory else "none applied"),
         Layer("landlock", bool(report.get("filesystem")), bool(report.get("filesystem")),
-              f"ABI {landlock.get('abi', 0)}: read-only interpreter, writable scratch only"
+              f"ABI {landlock.get('abi', 0)}: reads only the interpreter and libraries (never the trusted packages), "
+              "writes only its scratch folder"
               + (", TCP denied" if landlock.get("tcp_denied") else "")
               + (", signals scoped" if landlock.get("signals_scoped") else "")),
-        Layer("seccomp", seccomp, False,
-              ("the kernel supports it, but " if seccomp else "") + "the grader installs no system-call filter"),
+        Layer("seccomp", bool(report.get("seccomp")), bool(report.get("seccomp")),
+              f"{filtered.get('denied_calls', 0)} system calls refused with EPERM: no sockets, tracing, namespaces or mounts"
+              if report.get("seccomp") else
+              ("the kernel supports it, but " if seccomp else "the kernel has no seccomp, so ")
+              + f"no filter was installed: {filtered.get('error', 'unknown reason')}"),
         Layer("cgroups", cgroups, False,
               ("cgroup v2 is writable here, but " if cgroups else "") + "memory and CPU are capped with rlimits"),
     ]

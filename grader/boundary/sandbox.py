@@ -3,7 +3,8 @@
 Each layer is tried in turn and the strongest the machine allows is kept;
 the report says which took effect, so a result records the isolation it had.
 Order matters: namespaces and mounts need root, so they come before the uid
-drop, and Landlock comes last, after no_new_privs.
+drop; Landlock comes after no_new_privs, and the seccomp filter last, since it
+refuses the calls that set the others up.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.boundary import landlock
+from grader.boundary import landlock, seccomp
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x04000000, 0x08000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 1 << 12, 1 << 14, 1 << 18
@@ -27,7 +28,7 @@ UID_BASE = 100_000  # uid = UID_BASE + pid: unique per live child, owned by no o
 _libc = ctypes.CDLL(None, use_errno=True)
 
 # Layers a strict grading refuses to run without.
-STRICT_LAYERS = ("process", "rlimits", "network", "hidden_paths", "unprivileged_uid", "filesystem")
+STRICT_LAYERS = ("process", "rlimits", "network", "hidden_paths", "unprivileged_uid", "filesystem", "seccomp")
 
 
 @dataclass
@@ -207,14 +208,20 @@ def apply(plan: Plan) -> dict:
         enforced = {"abi": 0, "error": str(error)}
     report["landlock"] = enforced
     report["filesystem"] = enforced.get("abi", 0) > 0
-    report["network"] = report["network"] or enforced.get("tcp_denied", False)
-    report["seccomp"] = False
+    try:
+        filtered = seccomp.install()
+    except OSError as error:
+        filtered = {"installed": False, "error": str(error)}
+    report["syscalls"] = filtered
+    report["seccomp"] = filtered["installed"]
+    # Landlock denies TCP only: without a namespace, only the filter keeps UDP and Unix sockets in.
+    report["network"] = report["network"] or report["seccomp"]
     return report
 
 
 # Every layer a report can name; a rubric may require any of them.
 LAYERS = ("process", "namespaces", "network", "hidden_paths", "disk", "rlimits", "no_new_privs", "unprivileged_uid",
-          "filesystem")
+          "filesystem", "seccomp")
 
 
 def missing_layers(report: dict, required=STRICT_LAYERS) -> list[str]:
@@ -231,8 +238,44 @@ def gpu_devices() -> list[str]:
 
 
 def default_read_only() -> list[str]:
-    """What Python, numpy and torch need to keep working: the interpreter, libraries, /dev, /proc."""
+    """What Python, numpy and torch need to keep working: the interpreter, libraries, /dev, /proc.
+
+    These are the folders wanted; `readable` takes the trusted paths out of them.
+    """
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr", "/lib", "/lib64", "/etc", "/bin",
              "/proc", "/dev/urandom", "/dev/zero", "/sys/devices/system/cpu"}
     paths.update(p for p in sys.path if p and os.path.isdir(p) and "site-packages" in p)
     return sorted(paths)
+
+
+def _within(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
+
+
+def readable(wanted: list[str], trusted: list[str]) -> list[str]:
+    """`wanted` with every trusted path left out: what the child's Landlock rules may grant.
+
+    A rule grants a folder with everything beneath it, so a folder holding a trusted
+    path (the reference installed in site-packages, next to numpy) is replaced by its
+    other entries, one rule each, down to the trusted path's siblings.
+    """
+    secret = {os.path.realpath(path) for path in trusted}
+    granted: list[str] = []
+
+    def visit(path: str) -> None:
+        real = os.path.realpath(path)
+        inside = [t for t in secret if _within(t, real)]
+        if not inside:
+            granted.append(real)
+        elif real not in secret and os.path.isdir(real):
+            try:
+                entries = sorted(os.listdir(real))
+            except OSError:
+                return  # unlistable: granting nothing of it is the safe side
+            for name in entries:
+                visit(os.path.join(real, name))
+
+    for path in wanted:
+        if os.path.lexists(path):
+            visit(path)
+    return sorted(set(granted))

@@ -87,6 +87,10 @@ class Context:
         return self.documents[filename]
 
 
+SANDBOX_REFUSED = ("The grading sandbox refused this: code being graded may read its own folder and the Python "
+                   "libraries, write only in its own folder, and open no network connection or socket.")
+
+
 def outcome_verdict(outcome: Outcome, doing: str, timeout_s: float, budget_s: float | None = None) -> Verdict:
     """The verdict for a request that did not return a value; `budget_s` when the submission's budget cut it short."""
     printed = f"\n\nYour code printed:\n{outcome.output}" if outcome.output.strip() else ""
@@ -97,7 +101,8 @@ def outcome_verdict(outcome: Outcome, doing: str, timeout_s: float, budget_s: fl
         return Verdict("error", f"The process stopped while {doing}: it exited, crashed or ran out of memory.{printed}", fatal=True)
     if outcome.error_type:
         tail = "\n".join(outcome.traceback.strip().splitlines()[-6:])
-        return Verdict("error", f"{doing} raised {outcome.error_type}: {outcome.message}\n{tail}{printed}")
+        refused = f"\n{SANDBOX_REFUSED}" if outcome.error_type == "PermissionError" else ""
+        return Verdict("error", f"{doing} raised {outcome.error_type}: {outcome.message}{refused}\n{tail}{printed}")
     return Verdict("error", f"{doing} failed: {outcome.message}{printed}")
 
 

@@ -36,12 +36,12 @@ def test_doctor_fails_when_the_rubric_needs_a_missing_layer(tmp_path, capsys, mo
 
 def test_rubric_names_only_known_layers(tmp_path):
     rubric = tmp_path / "rubric.yaml"
-    rubric.write_text(cli.Path(cli.DEFAULT_RUBRIC).read_text().replace("requires: [process, rlimits]", "requires: [process, seccomp]"))
-    with pytest.raises(RubricError, match="unknown isolation layer 'seccomp'"):
+    rubric.write_text(cli.Path(cli.DEFAULT_RUBRIC).read_text().replace("requires: [process, rlimits]", "requires: [process, apparmor]"))
+    with pytest.raises(RubricError, match="unknown isolation layer 'apparmor'"):
         load_rubric(rubric)
 
 
 def test_grading_refuses_when_a_required_layer_is_missing(rubric, zygote):
-    demanding = dataclasses.replace(rubric, requires=("process", "seccomp"))  # no machine gives seccomp here
-    with pytest.raises(IsolationError, match="the rubric requires every layer it names: .*seccomp"):
+    demanding = dataclasses.replace(rubric, requires=("process", "cgroups"))  # no child reports cgroups
+    with pytest.raises(IsolationError, match="the rubric requires every layer it names: .*cgroups"):
         grade_submission(ADA, demanding, zygote=zygote, items=["conv_matrix.published"])
