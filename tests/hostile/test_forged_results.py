@@ -18,7 +18,7 @@ from grader.api import grade_submission
 from grader.batch import grade_folder
 from tests.hostile.conftest import ADA, ROOT, plant
 
-pytestmark = pytest.mark.layers("filesystem", "hidden_paths")
+pytestmark = pytest.mark.layers("filesystem")
 
 MARKER = "FORGED-BY-MALLORY"
 PRINTED = "PRINTED-BY-MALLORY"

@@ -12,7 +12,9 @@ import uuid
 
 import pytest
 
+from grader.checks.common import SANDBOX_REFUSED
 from tests.hostile.conftest import assert_contained, bystanders, grade, plant
+from tests.machine import can_have
 
 pytestmark = pytest.mark.layers("network")
 
@@ -108,6 +110,13 @@ def tcp(host: str, port: int) -> str:
     return f"socket.create_connection(({host!r}, {port}), timeout=2).sendall(SECRET)"
 
 
+def assert_refused_by_the_filter(result) -> None:
+    """Where the machine has seccomp, no socket is made at all, and the student is told why."""
+    if can_have()["seccomp"]:
+        output = result.item(ATTACKED).output
+        assert "PermissionError" in output and SANDBOX_REFUSED in output, output
+
+
 def assert_nothing_arrived(listener: Listener) -> None:
     listener.close()
     assert listener.connections == 0 and listener.received == b"", (listener.connections, listener.received)
@@ -121,6 +130,7 @@ def test_a_tcp_connection_to_the_grading_machine_fails_and_is_reported(tmp_path,
     result = grade(folder, bundled, zygote, [ATTACKED], bystanders(SOFTMAX))
     assert_contained(result, [ATTACKED], bystanders(SOFTMAX), statuses=("error",), message="softmax(logits) raised")
     assert any(name in result.item(ATTACKED).output for name in ("OSError", "PermissionError", "Network is unreachable"))
+    assert_refused_by_the_filter(result)
     assert_nothing_arrived(listener)
 
 
@@ -132,16 +142,19 @@ def test_a_swallowed_tcp_failure_leaves_a_right_answer_its_point(tmp_path, bundl
     assert_nothing_arrived(listener)
 
 
-def test_a_udp_datagram_to_the_grading_machine_is_not_delivered(tmp_path, bundled, zygote, listeners):
-    listener = listeners(socket.AF_INET, socket.SOCK_DGRAM, ("127.0.0.1", 0))
-    port = listener.address[1]
-    attempt = f"[socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(SECRET, ('127.0.0.1', {port})) for _ in range(20)]"
+@pytest.mark.parametrize("host", ["127.0.0.1", "host"])
+def test_a_udp_datagram_to_the_grading_machine_is_not_delivered(tmp_path, bundled, zygote, listeners, host):
+    """Landlock governs TCP only: UDP is kept in by the network namespace or the system-call filter."""
+    listener = listeners(socket.AF_INET, socket.SOCK_DGRAM, ("0.0.0.0", 0))
+    port, address = listener.address[1], host_address() if host == "host" else host
+    attempt = f"[socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(SECRET, ({address!r}, {port})) for _ in range(20)]"
     result = grade(plant(tmp_path, {SOFTMAX: softmax_that(attempt, swallow=False)}), bundled, zygote,
                    [ATTACKED], bystanders(SOFTMAX))
     item = result.item(ATTACKED)
     # A datagram into a downed loopback fails (error) or vanishes (the right answer passes): both are reported.
     assert item.status in ("error", "passed"), item.output
     assert item.status == "passed" or "softmax(logits) raised" in item.output
+    assert_refused_by_the_filter(result)
     assert_contained(result, [], bystanders(SOFTMAX))
     assert_nothing_arrived(listener)
 
@@ -154,6 +167,7 @@ def test_an_abstract_unix_socket_of_the_grading_machine_is_out_of_reach(tmp_path
                    [ATTACKED], bystanders(SOFTMAX))
     assert_contained(result, [ATTACKED], bystanders(SOFTMAX), statuses=("error",), message="softmax(logits) raised")
     assert any(name in result.item(ATTACKED).output for name in ("ConnectionRefusedError", "PermissionError"))
+    assert_refused_by_the_filter(result)
     assert_nothing_arrived(listener)
 
 
@@ -166,6 +180,7 @@ def test_a_world_writable_named_unix_socket_is_out_of_reach(tmp_path, bundled, z
         result = grade(plant(tmp_path, {SOFTMAX: softmax_that(attempt, swallow=False)}), bundled, zygote,
                        [ATTACKED], bystanders(SOFTMAX))
         assert_contained(result, [ATTACKED], bystanders(SOFTMAX), statuses=("error",), message="softmax(logits) raised")
+        assert_refused_by_the_filter(result)
         assert_nothing_arrived(listener)
     finally:
         os.unlink(path)

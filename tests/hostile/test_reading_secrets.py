@@ -5,11 +5,14 @@ smuggle it out through what it prints and what it returns. Nothing secret may sh
 anywhere in the result, and the attacked item gets 0 because the attack found nothing.
 """
 
+import importlib.util
+import os
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from grader.boundary import default_read_only
 from tests.hostile.conftest import (
     ROOT,
     RUBRIC,
@@ -18,10 +21,12 @@ from tests.hostile.conftest import (
     grade,
     plant,
 )
+from tests.machine import in_container
 
-pytestmark = pytest.mark.layers("hidden_paths", "filesystem", "namespaces")
+pytestmark = pytest.mark.layers("filesystem")
 
-REFERENCE = ROOT / "reference" / "conv_matrix.py"
+# Wherever the grader imports it from: the repository, or site-packages when installed.
+REFERENCE = Path(importlib.util.find_spec("reference").submodule_search_locations[0]) / "conv_matrix.py"
 OTHER_MARKER = "MARKER-of-another-student-5c1e9b7d"
 # One line of each secret that no honest submission contains: finding it anywhere means it leaked.
 REFERENCE_SIGNATURE = "Broadcast over (output row, output col, kernel row, kernel col)."
@@ -33,6 +38,9 @@ def test_the_signatures_are_really_in_the_secrets():
     """Otherwise every 'nothing leaked' assertion below would hold vacuously."""
     assert REFERENCE_SIGNATURE in REFERENCE.read_text()
     assert RUBRIC_SIGNATURE in RUBRIC.read_text()
+    if in_container():  # installed there as pip installs it: inside a folder the child must read, beside numpy
+        wanted = [os.path.realpath(p) for p in default_read_only()]
+        assert any(os.path.commonpath([str(REFERENCE), w]) == w for w in wanted), (REFERENCE, wanted)
 
 
 def with_other_student(tmp_path: Path) -> Path:
@@ -80,6 +88,18 @@ IMPORT_ATTACKS = {
         "spec = importlib.util.spec_from_file_location('ref_copy', {reference!r})\n"
         "module = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(module)\n"
         "stolen = module.conv_as_matrix"),
+    "exec the reference installed beside numpy or on any sys.path folder": (
+        "import os, sys, numpy, site\n"
+        "folders = [os.path.dirname(os.path.dirname(numpy.__file__)), *sys.path, *site.getsitepackages()]\n"
+        "found = None\n"
+        "for folder in folders:\n"
+        "    try:\n"
+        "        found = found or open(os.path.join(folder or '.', 'reference', 'conv_matrix.py')).read()\n"
+        "    except OSError as error:\n"
+        "        print('refused:', folder, type(error).__name__)\n"
+        "namespace = {{}}\n"
+        "exec(found, namespace)\n"
+        "stolen = namespace['conv_as_matrix']"),
     "grader internals still loaded in the child": (
         "import sys\n"
         "names = [n for n in sys.modules if n.startswith(('reference', 'grader.rubric', 'grader.checks'))]\n"
@@ -182,7 +202,7 @@ def conv_as_matrix(kernel, input_shape, stride=1, padding=0):
 def read_attack(tmp_path: Path, smuggle: bool) -> str:
     other = with_other_student(tmp_path)
     targets = [
-        str(REFERENCE), str(ROOT / "reference" / "__init__.py"), str(RUBRIC),
+        str(REFERENCE), str(REFERENCE.parent / "__init__.py"), str(RUBRIC),
         str(other / "conv_matrix.py"),
         str(ROOT / "submissions" / "ben_okafor" / "conv_matrix.py"),  # the course's other submissions
         str(tmp_path / "student" / "conv_matrix.py"),  # the attacker's original folder, next to the others

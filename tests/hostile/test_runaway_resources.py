@@ -11,7 +11,7 @@ from grader.boundary.sandbox import UID_BASE
 from grader.boundary.session import OUTPUT_LIMIT
 from tests.hostile.conftest import assert_contained, bystanders, grade, plant
 
-pytestmark = pytest.mark.layers("rlimits", "unprivileged_uid", "disk")
+pytestmark = pytest.mark.layers("rlimits", "unprivileged_uid")
 
 SOFTMAX = "softmax_classifier.py"
 ATTACKED = "softmax.stability"
@@ -181,6 +181,7 @@ def test_a_flood_that_ends_in_a_right_answer_still_passes_with_its_output_cut(tm
     assert_contained(result, [], [ATTACKED, *bystanders(SOFTMAX)])
 
 
+@pytest.mark.layers("rlimits", "unprivileged_uid", "disk")
 def test_many_files_in_the_scratch_folder_fill_only_its_quota(tmp_path, quick, zygote, spawned):
     """5 GB in files of 50 MB each, every one under the file-size limit: the scratch folder's quota stops it."""
     started = time.monotonic()
