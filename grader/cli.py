@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("-o", "--output", default="autograder.zip", help="the zip to write (default autograder.zip)")
     run = gradescope_commands.add_parser("run", help="grade /autograder/submission into /autograder/results")
     run.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"), help="the autograder root")
+    trusted = gradescope_commands.add_parser("trusted-paths", help="print the installed files student code must never "
+                                             "read (the grader, the rubric's reference packages), one per line")
+    trusted.add_argument("rubric", help="the rubric whose reference packages to list")
 
     audit = commands.add_parser("audit", help="measure a rubric's strength by grading mutants of its reference")
     audit.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric file (default {DEFAULT_RUBRIC})")
@@ -294,6 +297,14 @@ def gradescope(args) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
         print(f"wrote {path}: upload it as the assignment's autograder")
+        return 0
+    if args.gradescope_command == "trusted-paths":
+        from grader.api import installed_trusted_paths
+
+        rubric = _rubric_or_report(args.rubric)
+        if rubric is None:
+            return 2
+        print("\n".join(installed_trusted_paths(rubric)))
         return 0
     return autograder.run(Path(args.root))
 

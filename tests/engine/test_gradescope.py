@@ -180,3 +180,23 @@ def test_harness_failure_is_valid_json():
     assert json.loads(json.dumps(data)) == data
     assert data["score"] == 0 and data["tests"] == [] and data["execution_time"] == 0.5
     assert "````" in data["output"]  # the fence outgrows the message's own backticks
+
+
+def test_setup_closes_exactly_the_trusted_paths_to_other_users(tmp_path):
+    """setup.sh makes what `trusted-paths` lists root's alone; the libraries student code needs are not in it."""
+    import numpy
+    import torch
+
+    import grader
+    import reference
+
+    done = subprocess.run([sys.executable, "-m", "grader", "gradescope", "trusted-paths", str(RUBRIC)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    listed = {os.path.realpath(line) for line in done.stdout.splitlines()}
+    assert {os.path.realpath(grader.__path__[0]), os.path.realpath(reference.__path__[0])} <= listed
+    for library in (numpy, torch):
+        folder = os.path.realpath(os.path.dirname(library.__file__))
+        assert not any(os.path.commonpath([folder, path]) == path for path in listed), folder
+    script = (Path(gradescope.TEMPLATES) / "setup.sh").read_text()
+    assert 'gradescope trusted-paths "$HERE/rubric.yaml"' in script and 'chmod -R go-rwx "$HERE"' in script
