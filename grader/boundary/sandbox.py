@@ -10,6 +10,7 @@ refuses the calls that set the others up.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import resource
 import shutil
@@ -67,7 +68,7 @@ def _hide(paths: list[str], keep: list[str]) -> list[str]:
     hidden = []
     for path in paths:
         real = os.path.realpath(path)
-        if not os.path.isdir(real) or any(os.path.commonpath([real, k]) == real for k in keep):
+        if not os.path.isdir(real) or any(_within(k, real) for k in keep):
             continue
         flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
         if _libc.mount(b"tmpfs", real.encode(), b"tmpfs", flags, b"size=4k,mode=0555") == 0:
@@ -94,12 +95,17 @@ def _bound_scratch(scratch: str, extra_mb: int) -> bool:
         os.close(original)
 
 
+@functools.lru_cache(maxsize=None)  # a child asks about the same few folders for every rule
+def _closed(folder: str) -> bool:
+    return os.path.isdir(folder) and not os.stat(folder).st_mode & 0o001
+
+
 def _closed_ancestor(path: str) -> str | None:
-    """The first directory on the way to `path` that others may not traverse."""
+    """The first folder above `path` that others may not traverse (a closed `path` itself is its own business)."""
     current = "/"
-    for part in path.strip("/").split("/"):
+    for part in path.strip("/").split("/")[:-1]:
         current = os.path.join(current, part)
-        if os.path.isdir(current) and not os.stat(current).st_mode & 0o001:
+        if _closed(current):
             return current
     return None
 
@@ -111,10 +117,9 @@ def _expose(paths: list[str]) -> list[str]:
     bound back into it, which also hides everything else the ancestor held.
     """
     by_ancestor: dict[str, list[str]] = {}
-    for path in paths:
-        real = os.path.realpath(path)
+    for real in paths:
         ancestor = _closed_ancestor(real) if os.path.isdir(real) else None
-        if ancestor and ancestor != real:
+        if ancestor:
             by_ancestor.setdefault(ancestor, []).append(real)
     return _cover(by_ancestor)
 
@@ -128,8 +133,8 @@ def _cover_shared(scratch: str, keep: list[str]) -> list[str]:
     """
     covered = {}
     for folder in {os.path.dirname(os.path.realpath(scratch)), os.path.realpath("/run")}:
-        if folder != "/" and os.path.isdir(folder) and not any(os.path.commonpath([folder, k]) == k for k in keep):
-            covered[folder] = [k for k in keep if os.path.isdir(k) and os.path.commonpath([folder, k]) == folder]
+        if folder != "/" and os.path.isdir(folder) and not any(_within(folder, k) for k in keep):
+            covered[folder] = [k for k in keep if _within(k, folder) and os.path.isdir(k)]
     return _cover(covered)
 
 
@@ -176,16 +181,16 @@ def apply(plan: Plan) -> dict:
 
     report["namespaces"] = bool(is_root and _unshare())
     report["network"] = report["namespaces"]  # a new network namespace has only a downed loopback
-    keep = [os.path.realpath(plan.scratch), *(os.path.realpath(p) for p in plan.read_only)]
+    read_only = [os.path.realpath(p) for p in plan.read_only]
+    keep = [os.path.realpath(plan.scratch), *read_only]
     report["hidden_paths"] = len(_hide(plan.hide, keep)) if report["namespaces"] else 0
     # Hidden first, then exposed: a recursive bind carries the hiding mounts along.
-    unreachable = [p for p in plan.read_only if os.path.isdir(p) and _closed_ancestor(os.path.realpath(p))]
+    unreachable = [p for p in read_only if _closed_ancestor(p) and os.path.isdir(p)]
     exposed = _expose(unreachable) if report["namespaces"] else []
     can_drop = is_root and len(exposed) == len(unreachable)
     report["disk"] = bool(report["namespaces"] and _bound_scratch(plan.scratch, plan.limits.disk_mb))
     if report["namespaces"]:
-        kept = [os.path.realpath(p) for p in (plan.scratch, *plan.read_only, *plan.devices)]
-        _cover_shared(plan.scratch, kept)
+        _cover_shared(plan.scratch, [*keep, *(os.path.realpath(p) for p in plan.devices)])
 
     if can_drop:
         os.chown(plan.scratch, uid, NOBODY_GID)
@@ -249,7 +254,8 @@ def default_read_only() -> list[str]:
 
 
 def _within(path: str, folder: str) -> bool:
-    return os.path.commonpath([path, folder]) == folder
+    """Both real paths: `path` is `folder` or lies beneath it."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def readable(wanted: list[str], trusted: list[str]) -> list[str]:
@@ -259,7 +265,11 @@ def readable(wanted: list[str], trusted: list[str]) -> list[str]:
     path (the reference installed in site-packages, next to numpy) is replaced by its
     other entries, one rule each, down to the trusted path's siblings.
     """
-    secret = {os.path.realpath(path) for path in trusted}
+    return list(_readable(tuple(wanted), tuple(sorted({os.path.realpath(path) for path in trusted}))))
+
+
+@functools.lru_cache(maxsize=8)  # a batch asks the same question for every submission
+def _readable(wanted: tuple[str, ...], secret: tuple[str, ...]) -> tuple[str, ...]:
     granted: list[str] = []
 
     def visit(path: str) -> None:
@@ -278,4 +288,4 @@ def readable(wanted: list[str], trusted: list[str]) -> list[str]:
     for path in wanted:
         if os.path.lexists(path):
             visit(path)
-    return sorted(set(granted))
+    return tuple(sorted(set(granted)))
