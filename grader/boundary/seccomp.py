@@ -11,10 +11,13 @@ from __future__ import annotations
 import errno
 import socket
 
-try:  # libseccomp is a system library; without it the layer is reported missing
+try:  # without the binding or the system library the layer is reported missing, and why
     import pyseccomp
-except (ImportError, OSError, RuntimeError):  # pyseccomp raises RuntimeError when libseccomp is absent
-    pyseccomp = None
+    _MISSING = ""
+except ImportError:
+    pyseccomp, _MISSING = None, "the pyseccomp package is not installed (pip install pyseccomp)"
+except (OSError, RuntimeError):  # pyseccomp raises RuntimeError when it cannot find libseccomp
+    pyseccomp, _MISSING = None, "the system library libseccomp is not installed (Debian and Ubuntu: libseccomp2)"
 
 # The child speaks over a socket pair it inherits, so it never needs a socket of its own:
 # no UDP or raw packets (which Landlock does not govern), no host Unix socket, no netlink.
@@ -46,7 +49,7 @@ def install() -> dict:
     Needs no_new_privs (or CAP_SYS_ADMIN). Raises OSError when the kernel refuses it.
     """
     if pyseccomp is None:
-        return {"installed": False, "error": "libseccomp is not installed"}
+        return {"installed": False, "error": _MISSING}
     denied = pyseccomp.ERRNO(errno.EPERM)
     rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
     # A call made through another architecture's entry (int 0x80 on x86_64) would skip the rules.

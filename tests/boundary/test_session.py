@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from grader.boundary.codec import Other, Tensor
+from tests.machine import can_have
 
 ROOT_FILES = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -155,10 +156,10 @@ def test_isolation_layers_on_this_machine_are_reported(student):
     process.import_module("m", 10)
     layers = process.isolation
     assert layers["process"] and layers["rlimits"]["RLIMIT_AS"] == 4096 << 20
-    if os.geteuid() == 0:
-        # Root here can build every layer but seccomp; strict grading depends on them.
-        for name in ("namespaces", "network", "unprivileged_uid", "filesystem", "no_new_privs"):
-            assert layers[name], name
+    # Every layer the kernel offers here is recorded as applied (tests/boundary/test_layers.py proves each).
+    for name, possible in can_have().items():
+        assert bool(layers[name]) is possible, (name, layers[name])
+    if can_have()["hidden_paths"]:
         assert layers["hidden_paths"] >= 3
 
 
