@@ -30,6 +30,7 @@ CONTAINER_LACKS = ("namespaces", "hidden_paths", "disk")
 pytestmark = [
     pytest.mark.skipif(in_container(), reason="already inside the container"),
     pytest.mark.skipif(os.geteuid() != 0, reason="a container's root is reproduced only by root"),
+    pytest.mark.skipif(not can_have()["seccomp"], reason="Docker's seccomp profile is reproduced only with seccomp"),
 ]
 
 
