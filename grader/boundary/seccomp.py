@@ -36,6 +36,7 @@ DENIED = NETWORK + TRACING + MOUNTS + KERNEL
 # clone()'s namespace flags (CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET): threads and
 # forks stay allowed. clone3 passes its flags in memory a filter cannot read, so it answers ENOSYS and
 # the C library falls back to clone.
+SOCKET_TYPE_MASK = 0xF  # the type in socketpair()'s second argument, without SOCK_NONBLOCK and SOCK_CLOEXEC
 CLONE_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
 
 
@@ -63,7 +64,12 @@ def install() -> dict:
     for flag in CLONE_NAMESPACE_FLAGS:
         rules.add_rule(denied, "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, flag, flag))
     rules.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
-    # A pair of connected Unix sockets reaches nothing outside the process tree; multiprocessing uses them.
+    # A connected pair of Unix stream sockets reaches nothing outside the process tree (multiprocessing's
+    # pipes use one). A datagram pair would not: sendto() with an address reaches any named socket.
     rules.add_rule(denied, "socketpair", pyseccomp.Arg(0, pyseccomp.NE, socket.AF_UNIX))
+    for kind in set(range(16)) - {socket.SOCK_STREAM}:
+        rules.add_rule(denied, "socketpair", pyseccomp.Arg(1, pyseccomp.MASKED_EQ, SOCKET_TYPE_MASK, kind))
+    rules.add_rule(denied, "sendto", pyseccomp.Arg(4, pyseccomp.NE, 0))  # an address: never needed on a pair
     rules.load()
-    return {"installed": True, "denied_calls": len(DENIED) - len(skipped) + 3}  # and clone3, namespaced clone, socketpair
+    # and clone3, namespaced clone, socketpair but a Unix stream pair, sendto with an address
+    return {"installed": True, "denied_calls": len(DENIED) - len(skipped) + 4}

@@ -186,6 +186,31 @@ def test_a_world_writable_named_unix_socket_is_out_of_reach(tmp_path, bundled, z
         os.unlink(path)
 
 
+@pytest.mark.parametrize("how", ["datagram pair", "stream pair", "descriptor passed"])
+def test_a_socket_pair_reaches_no_named_socket_outside(tmp_path, bundled, zygote, listeners, how):
+    """A socket pair needs no socket() call; with a datagram pair, sendto() with an address reaches any
+    named datagram socket, and a descriptor sent along gives the outside a channel back in. The folder
+    is one no namespace covers (/dev/shm where there is one), so only the system-call filter is tested."""
+    folder = "/dev/shm" if os.access("/dev/shm", os.W_OK) else str(tmp_path)
+    path = os.path.join(folder, f"grader-hostile-{uuid.uuid4().hex[:12]}.sock")
+    listener = listeners(socket.AF_UNIX, socket.SOCK_DGRAM, path)
+    attempts = {
+        "datagram pair": f"a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); a.sendto(SECRET, {path!r})",
+        "stream pair": f"a, b = socket.socketpair(); a.sendto(SECRET, {path!r})",
+        "descriptor passed": ("import array; a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); "
+                              "rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [b.fileno()]))]; "
+                              f"a.sendmsg([SECRET], rights, 0, {path!r})"),
+    }
+    try:
+        result = grade(plant(tmp_path, {SOFTMAX: softmax_that(attempts[how], swallow=False)}), bundled, zygote,
+                       [ATTACKED], bystanders(SOFTMAX))
+        assert_contained(result, [ATTACKED], bystanders(SOFTMAX), statuses=("error",), message="softmax(logits) raised")
+        assert_refused_by_the_filter(result)
+        assert_nothing_arrived(listener)
+    finally:
+        os.unlink(path)
+
+
 def test_a_process_that_blocks_on_the_network_is_still_stopped(tmp_path, bundled, zygote, listeners):
     """Waiting for a connection that never comes ends with the item's time limit, not the grader's."""
     import dataclasses
