@@ -242,9 +242,10 @@ def _kill_uid_once(uid: int) -> bool:
         try:
             with open(f"/proc/{entry}/status") as handle:
                 fields = dict(line.split(":", 1) for line in handle if ":" in line)
-            if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):  # zombies are dead
+            if int(fields["Uid"].split()[0]) == uid:
+                # A leader that exited shows as a zombie while its other threads run on: kill it all the same.
                 os.kill(int(entry), signal.SIGKILL)
-                killed = True
+                killed = killed or not fields["State"].strip().startswith("Z") or int(fields["Threads"]) > 1
         except (OSError, KeyError, ValueError):
             continue
     return killed

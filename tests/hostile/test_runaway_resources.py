@@ -57,7 +57,9 @@ class Spawned:
             except OSError:
                 continue
             uid = int(fields["Uid"].split()[1])
-            if uid in self.uids and not fields["State"].strip().startswith(("Z", "X")):
+            # A zombie leader whose other threads run on is alive.
+            dead = fields["State"].strip().startswith(("Z", "X")) and int(fields["Threads"]) <= 1
+            if uid in self.uids and not dead:
                 found.add((int(entry), uid))
         return found
 
@@ -161,6 +163,23 @@ def test_a_runaway_is_stopped_and_cleaned_up(tmp_path, quick, zygote, spawned, c
     assert not left, f"processes of the sandboxed uid outlived the grading:\n{describe(left)}"
     assert not any(os.path.exists(folder) for folder in spawned.scratches), "the scratch folder was left behind"
     assert len(output) < OUTPUT_LIMIT + 1000, f"{len(output)} characters of output kept"
+
+
+# A grandchild leaves the process group (setsid), starts a thread and ends only its main thread: it shows
+# as a zombie while the thread runs on, holding memory and CPU, for as long as nobody kills it.
+LINGER = ("import ctypes, threading\n"
+          "if os.fork() == 0:\n"
+          "    os.setsid()\n"
+          "    threading.Thread(target=lambda: [time.sleep(1) for _ in range(600)]).start()\n"
+          "    ctypes.CDLL(None).syscall(60, 0)\n"
+          "time.sleep(0.5)")
+
+
+def test_a_process_that_hides_as_a_zombie_is_killed_with_the_child(tmp_path, quick, zygote, spawned):
+    result = grade(plant(tmp_path, {SOFTMAX: in_call(LINGER)}), quick, zygote, [ATTACKED], bystanders(SOFTMAX))
+    assert_contained(result, [], [ATTACKED, *bystanders(SOFTMAX)])  # it answers right: it is the leftover that matters
+    left = spawned.survivors()
+    assert not left, f"processes of the sandboxed uid outlived the grading:\n{describe(left)}"
 
 
 def test_a_flood_of_output_is_cut_to_a_readable_size(tmp_path, quick, zygote):
