@@ -88,6 +88,11 @@ def item_result(item: Item, verdict: Verdict) -> ItemResult:
     )
 
 
+# Items run from the least secret to the most: student code keeps state between calls (and files in its
+# folder), so what a hidden item passes in could otherwise come out in a visible item's feedback.
+SECRECY = ("visible", "after_due_date", "after_published", "hidden")
+
+
 def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool = False,
                      hide=(), items=None, progress=None, explain: bool = True) -> SubmissionResult:
     """Grade the folder or zip at `path`. `items` restricts grading to those item ids.
@@ -123,14 +128,16 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
         budget_start = time.monotonic()
         context = Context(rubric, process, set(submission.files), deadline=budget_start + rubric.submission_timeout_s,
                           progress=progress, explain=explain)
-        for item in selected:
+        graded = {}
+        for item in sorted(selected, key=lambda i: SECRECY.index(i.visibility)):
             item_started = time.monotonic()
             if item_started - budget_start > rubric.submission_timeout_s:
                 verdict = Verdict("timeout", f"The submission's time budget of {rubric.submission_timeout_s:g} s ran out before this item.")
             else:
                 verdict = RUNNERS[item.kind](context, item)
             item_seconds[item.id] = round(time.monotonic() - item_started, 4)
-            results.append(item_result(item, verdict))
+            graded[item.id] = item_result(item, verdict)
+        results = [graded[item.id] for item in selected]
     finally:
         process.close()
         discard(scratch)

@@ -141,6 +141,7 @@ def run(channel: socket.socket, output_fd: int, plan: sandbox.Plan, blocked: lis
         os.dup2(output_fd, 2)
         os.close(output_fd)
         report = sandbox.apply(plan)
+        os.environ["HOME"] = plan.scratch  # a library's cache (matplotlib's, say) lands in the child's own folder
         _block_imports(blocked)
         sys.path.insert(0, plan.scratch)
         sys.dont_write_bytecode = True

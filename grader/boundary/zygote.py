@@ -35,11 +35,20 @@ CHILD_ENVIRONMENT = {
     "PYTHONHASHSEED": "0",
     "PYTHONDONTWRITEBYTECODE": "1",
 }
+# What of the grader's environment reaches the zygote, and so student code: enough to import Python's
+# packages and find a GPU, and no more (no HOME, no tokens, no cluster addresses).
+PASSED_ENVIRONMENT = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR")
+PASSED_PREFIXES = ("LC_", "CUDA_", "NVIDIA_")
 _MAX_REQUEST = 1 << 20
 _ENTRY = "import sys; from grader.boundary.zygote import main; main(int(sys.argv[1]), sys.argv[2:])"
 # Building a torch optimizer imports torch._dynamo (2-3 s); a zygote that will fork training
 # children imports it once, instead of every child paying it.
 TRAINING_PRELOAD = ("torch._dynamo",)
+
+
+def child_environment(environment) -> dict:
+    return {key: value for key, value in environment.items()
+            if key in PASSED_ENVIRONMENT or key.startswith(PASSED_PREFIXES)}
 
 
 def _serve(control: socket.socket, preload=()) -> None:
@@ -118,7 +127,7 @@ class Zygote:
     def _launch(self) -> None:
         # SEQPACKET keeps each request one message, with its descriptors attached.
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        environment = {**os.environ, **CHILD_ENVIRONMENT}
+        environment = {**child_environment(os.environ), **CHILD_ENVIRONMENT}
         self._process = subprocess.Popen(
             [sys.executable, "-c", _ENTRY, str(theirs.fileno()), *self.preload],
             pass_fds=(theirs.fileno(),),

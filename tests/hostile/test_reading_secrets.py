@@ -331,3 +331,50 @@ def test_the_cache_of_reference_answers_cannot_be_read(tmp_path, bundled, zygote
     result = grade(path, bundled, zygote, attacked, bystanders("conv_matrix.py"))
     assert_contained(result, attacked, bystanders("conv_matrix.py"))
     assert_nothing_leaked(result)
+
+
+# ---- what one item learns, another item shows ---------------------------------------------------
+
+HIDDEN_KERNEL = "[[0.5, -1.0, 2.0], [1.5, 3.0, -0.25]]"  # conv_matrix.rectangular's first case, a hidden item
+
+
+def test_a_hidden_item_s_inputs_never_reach_a_visible_item_s_feedback(tmp_path, bundled, zygote):
+    """conv_as_matrix records every input it is given, in memory and in a file of its folder; a visible
+    item of another file then fails on purpose and prints them. Hidden items run after every visible one."""
+    conv = (ROOT / "submissions" / "ada_lovelace" / "conv_matrix.py").read_text().replace(
+        "def conv_as_matrix(", "def _correct(")
+    conv += ("\n\nimport json\nSEEN = []\n\n"
+             "def conv_as_matrix(kernel, input_shape, stride=1, padding=0):\n"
+             "    SEEN.append(np.asarray(kernel, dtype=float).tolist())\n"
+             "    with open('seen.json', 'w') as handle:\n"
+             "        json.dump(SEEN, handle)\n"
+             "    return _correct(kernel, input_shape, stride, padding)\n")
+    softmax = ("import os, sys, json\nimport numpy as np\n\n"
+               "def softmax(logits):\n"
+               "    seen = sys.modules['conv_matrix'].SEEN if 'conv_matrix' in sys.modules else []\n"
+               "    stored = open('seen.json').read() if os.path.exists('seen.json') else ''\n"
+               "    raise RuntimeError(f'SEEN {seen} STORED {stored}')\n")
+    folder = plant(tmp_path, {"conv_matrix.py": conv, "softmax_classifier.py": softmax})
+    hidden = ["conv_matrix.rectangular"]
+    result = grade(folder, bundled, zygote, ["conv_matrix.published", *hidden, "softmax.softmax"], [])
+    assert result.item("conv_matrix.rectangular").status == "passed"  # it did see the hidden inputs
+    shown = result.item("softmax.softmax").output
+    assert "SEEN [[" in shown, shown  # the visible conv item's inputs do come through: the channel works
+    assert HIDDEN_KERNEL not in shown and "-0.25" not in shown, shown
+
+
+def test_the_grader_s_environment_is_not_the_child_s(tmp_path, bundled, monkeypatch):
+    """Tokens and addresses in the grader's environment (a cluster's, a CI's) never reach student code."""
+    from grader.boundary import Zygote
+
+    monkeypatch.setenv("GRADER_TEST_SECRET_TOKEN", "token-5f2a9c")
+    softmax = ("import os\n\ndef softmax(logits):\n"
+               "    raise RuntimeError(f\"ENV {sorted(os.environ)} HOME={os.environ.get('HOME')}\")\n")
+    zygote = Zygote()
+    try:
+        result = grade(plant(tmp_path, {"softmax_classifier.py": softmax}), bundled, zygote, ["softmax.softmax"], [])
+    finally:
+        zygote.close()
+    shown = result.item("softmax.softmax").output
+    assert "ENV [" in shown and "GRADER_TEST_SECRET_TOKEN" not in shown and "GRADER_CACHE_DIR" not in shown, shown
+    assert f"HOME={os.environ.get('HOME')}" not in shown, shown
