@@ -725,6 +725,23 @@ def conv_as_matrix(kernel, input_shape, stride=1, padding=0):
     _say("; ".join(outcome) or "no socket found")
     return _zeros(input_shape, kernel, stride, padding)
 ''',
+    # No socket() call at all: a datagram pair, whose sendto() with an address reaches any named socket.
+    "socket_pair_out": '''
+import socket
+
+
+def conv_as_matrix(kernel, input_shape, stride=1, padding=0):
+    outcome = []
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        try:
+            a, b = socket.socketpair(socket.AF_UNIX, kind)
+            a.sendto(b"grader?", "/dev/log")
+            outcome.append(f"{kind.name} pair sent")
+        except OSError as error:
+            outcome.append(f"{kind.name} pair blocked ({type(error).__name__} {error.strerror})")
+    _say("; ".join(outcome))
+    return _zeros(input_shape, kernel, stride, padding)
+''',
 }
 
 
