@@ -215,7 +215,7 @@ def apply(plan: Plan) -> dict:
     report["filesystem"] = enforced.get("abi", 0) > 0
     try:
         filtered = seccomp.install()
-    except OSError as error:
+    except (OSError, ValueError, RuntimeError) as error:  # a kernel or libseccomp that refuses a rule: reported missing
         filtered = {"installed": False, "error": str(error)}
     report["syscalls"] = filtered
     report["seccomp"] = filtered["installed"]
