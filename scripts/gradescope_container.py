@@ -742,6 +742,22 @@ def conv_as_matrix(kernel, input_shape, stride=1, padding=0):
     _say("; ".join(outcome))
     return _zeros(input_shape, kernel, stride, padding)
 ''',
+    # System V IPC outlives the process: without an IPC namespace, a message queue or a shared memory
+    # segment would carry what one child saw to another, and hold memory after the kill.
+    "sysv_ipc": '''
+import ctypes
+
+
+def conv_as_matrix(kernel, input_shape, stride=1, padding=0):
+    libc = ctypes.CDLL(None, use_errno=True)
+    outcome = []
+    for name, call in (("msgget", lambda: libc.msgget(0x51DE, 0o1666)),
+                       ("shmget 512 MiB", lambda: libc.shmget(0x5A00, 512 << 20, 0o1600))):
+        result = call()
+        outcome.append(f"{name} {'blocked (' + os.strerror(ctypes.get_errno()) + ')' if result == -1 else 'created'}")
+    _say("; ".join(outcome))
+    return _zeros(input_shape, kernel, stride, padding)
+''',
 }
 
 

@@ -32,7 +32,13 @@ KERNEL = ("keyctl", "add_key", "request_key", "io_uring_setup", "io_uring_enter"
           "perf_event_open", "userfaultfd", "kexec_load", "kexec_file_load", "init_module", "finit_module",
           "delete_module", "open_by_handle_at", "name_to_handle_at", "quotactl", "acct", "swapon", "swapoff",
           "reboot", "syslog")
-DENIED = NETWORK + TRACING + MOUNTS + KERNEL
+# System V IPC and POSIX message queues outlive the process and, without an IPC namespace (a container),
+# are shared by every child: one submission could hand another what it was given, or hold memory no
+# limit counts after it is killed. Numerical code never needs them.
+IPC = ("msgget", "msgsnd", "msgrcv", "msgctl", "shmget", "shmat", "shmdt", "shmctl", "semget", "semop",
+       "semtimedop", "semctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify",
+       "mq_getsetattr")
+DENIED = NETWORK + TRACING + MOUNTS + KERNEL + IPC
 # clone()'s namespace flags (CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET): threads and
 # forks stay allowed. clone3 passes its flags in memory a filter cannot read, so it answers ENOSYS and
 # the C library falls back to clone.

@@ -101,7 +101,7 @@ class StudentProcess:
             self._request({"op": "import", "module": module}, START_TIMEOUT_S)
         return child
 
-    def _kill(self, child: _Child) -> None:
+    def _kill(self, child: _Child, close_output: bool = True) -> None:
         for target in (lambda: os.killpg(child.pid, signal.SIGKILL), lambda: os.kill(child.pid, signal.SIGKILL)):
             try:
                 target()
@@ -110,7 +110,8 @@ class StudentProcess:
         if os.geteuid() == 0:  # then the child runs as UID_BASE + pid, or did not start at all
             _kill_uid(UID_BASE + child.pid)
         child.channel.close()
-        child.output.close()
+        if close_output:
+            child.output.close()
 
     def start(self) -> dict:
         """Start the child now (otherwise the first request does); returns its isolation report."""
@@ -184,11 +185,11 @@ class StudentProcess:
 
     def _lost(self, child: _Child, status: str, started: float, message: str) -> Outcome:
         seconds = time.monotonic() - started
-        self._kill(child)
+        self._kill(child, close_output=False)  # stopped first, so nothing is written while it is read
         try:
             output = self._read_output(child)
-        except ValueError:  # the file was closed by _kill
-            output = ""
+        finally:
+            child.output.close()
         self._child = None
         return Outcome(status, message=message, output=output, seconds=seconds)
 

@@ -40,6 +40,16 @@ def open_socket(family, kind):
 def ids():
     return [os.getuid(), os.geteuid(), os.getpid()]
 
+def ipc():
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    refused = []
+    for name, call in (("msgget", lambda: libc.msgget(0x5151, 0o1666)), ("shmget", lambda: libc.shmget(0x5152, 4096, 0o1600)),
+                       ("semget", lambda: libc.semget(0x5153, 1, 0o1600))):
+        if call() == -1 and ctypes.get_errno() == 1:
+            refused.append(name)
+    return refused
+
 def seccomp_mode():
     return next(line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:"))
 '''
@@ -149,13 +159,15 @@ def test_landlock_grants_a_folder_s_other_entries_but_not_the_trusted_one_inside
 
 
 @needs("seccomp")
-def test_the_system_call_filter_refuses_every_new_socket(child):
+def test_the_system_call_filter_refuses_every_new_socket_and_shared_ipc(child):
     """A network namespace alone lets a socket be made; only the filter refuses it, UDP and Unix alike."""
     process = child()
     assert value(process, "seccomp_mode()") == "2"
     for family, kind in ((socket.AF_INET, socket.SOCK_DGRAM), (socket.AF_INET, socket.SOCK_STREAM),
                          (socket.AF_UNIX, socket.SOCK_STREAM), (socket.AF_INET6, socket.SOCK_DGRAM)):
         assert refused(process, "open_socket(f, k)", f=int(family), k=int(kind)) == "PermissionError", (family, kind)
+    # System V IPC outlives the child and, without an IPC namespace, is shared with every other child.
+    assert value(process, "ipc()") == ["msgget", "shmget", "semget"]
 
 
 @needs("unprivileged_uid")

@@ -39,6 +39,10 @@ def object_array():
 def hard_exit():
     os._exit(0)
 
+def say_then_exit():
+    print("last words before the crash", flush=True)
+    os._exit(3)
+
 def soft_exit():
     sys.exit(0)
 
@@ -119,6 +123,8 @@ def test_exits_and_crashes_are_outcomes_and_the_child_restarts(student):
     assert hard.status == "crashed"
     again = process.call("m", "twice(x)", {"x": 21}, 10)
     assert again.ok and again.value == 42 and process.starts == 2
+    said = process.call("m", "say_then_exit()", {}, 10)
+    assert said.status == "crashed" and "last words before the crash" in said.output, said  # what it printed is kept
 
 
 def test_a_spinning_call_times_out_and_is_killed(student):
