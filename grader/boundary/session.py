@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from grader.boundary import sandbox
-from grader.boundary.codec import CodecError, Decoder, encode_value, recv_message, send_message
+from grader.boundary.codec import CodecError, Decoder, encode_value, read_frame, recv_message, send_message
 from grader.boundary.sandbox import UID_BASE, Plan, missing_layers
 from grader.boundary.zygote import Zygote
 
@@ -152,8 +152,7 @@ class StudentProcess:
             child.channel.settimeout(timeout_s)
             send_message(child.channel, header, list(blobs))
             while True:
-                child.channel.settimeout(max(deadline - time.monotonic(), 0.001))
-                reply, reply_blobs = recv_message(child.channel)
+                reply, reply_blobs = read_frame(_reader(child.channel, deadline))
                 if set(reply) != {"progress"}:
                     break
                 verdict = on_progress(_progress(reply["progress"])) if on_progress else None
@@ -222,6 +221,18 @@ def _progress(report) -> dict:
         return {}
     return {key: float(value) for key, value in list(report.items())[:8]
             if type(key) is str and type(value) in (int, float) and abs(value) < 1e12}
+
+
+def _reader(channel: socket.socket, deadline: float):
+    """recv for one reply that holds to the call's deadline as a whole: a child that sends a byte at a
+    time, or progress reports without end, is out of time at the deadline all the same."""
+    def read(size: int) -> bytes:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("the call's time is up")
+        channel.settimeout(remaining)
+        return channel.recv(size)
+    return read
 
 
 def _kill_uid(uid: int) -> None:

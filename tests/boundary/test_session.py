@@ -39,6 +39,23 @@ def object_array():
 def hard_exit():
     os._exit(0)
 
+def _channel():
+    return next(int(fd) for fd in os.listdir("/proc/self/fd") if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"))
+
+def drip():
+    """A reply written a byte at a time, each byte well within the call's limit."""
+    from grader.boundary.codec import frame
+    for byte in frame({"ok": True, "value": {"t": "none"}}):
+        os.write(_channel(), bytes([byte]))
+        time.sleep(0.2)
+
+def report_forever():
+    """Progress reports without end, back to back, so one is always waiting to be read."""
+    from grader.boundary.codec import frame
+    report, channel = frame({"progress": {"epoch": 1}}), _channel()
+    while True:
+        os.write(channel, report)
+
 def say_then_exit():
     print("last words before the crash", flush=True)
     os._exit(3)
@@ -125,6 +142,16 @@ def test_exits_and_crashes_are_outcomes_and_the_child_restarts(student):
     assert again.ok and again.value == 42 and process.starts == 2
     said = process.call("m", "say_then_exit()", {}, 10)
     assert said.status == "crashed" and "last words before the crash" in said.output, said  # what it printed is kept
+
+
+@pytest.mark.parametrize("expr", ["drip()", "report_forever()"])
+def test_a_reply_that_never_ends_is_out_of_time_at_the_call_s_limit(student, expr):
+    """The limit is the call's, not each read's: bytes or progress reports trickling in do not extend it."""
+    process = student({"m.py": MODULE})
+    process.import_module("m", 10)
+    outcome = process.call("m", expr, {}, 1.0)
+    assert outcome.status == "timeout" and outcome.seconds < 3, outcome
+    assert process.call("m", "twice(x)", {"x": 1}, 10).value == 2
 
 
 def test_a_spinning_call_times_out_and_is_killed(student):
