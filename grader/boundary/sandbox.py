@@ -274,8 +274,7 @@ def _readable(wanted: tuple[str, ...], secret: tuple[str, ...]) -> tuple[str, ..
 
     def visit(path: str) -> None:
         real = os.path.realpath(path)
-        inside = [t for t in secret if _within(t, real)]
-        if not inside:
+        if not any(_within(t, real) for t in secret):
             granted.append(real)
         elif real not in secret and os.path.isdir(real):
             try:

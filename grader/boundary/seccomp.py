@@ -39,15 +39,11 @@ IPC = ("msgget", "msgsnd", "msgrcv", "msgctl", "shmget", "shmat", "shmdt", "shmc
        "semtimedop", "semctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify",
        "mq_getsetattr")
 DENIED = NETWORK + TRACING + MOUNTS + KERNEL + IPC
+SOCKET_TYPE_MASK = 0xF  # the type in socketpair()'s second argument, without SOCK_NONBLOCK and SOCK_CLOEXEC
 # clone()'s namespace flags (CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET): threads and
 # forks stay allowed. clone3 passes its flags in memory a filter cannot read, so it answers ENOSYS and
 # the C library falls back to clone.
-SOCKET_TYPE_MASK = 0xF  # the type in socketpair()'s second argument, without SOCK_NONBLOCK and SOCK_CLOEXEC
 CLONE_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
-
-
-def available() -> bool:
-    return pyseccomp is not None
 
 
 def install() -> dict:
