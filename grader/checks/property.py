@@ -10,11 +10,17 @@ reference's answers are therefore drawn once per process and replayed for every
 submission; only a failure runs the live search again, which reaches the same
 failing input and shrinks it. The table is also kept in the disk cache, so a
 self-check run again, or a batch's next worker, skips drawing it.
+
+Hypothesis also mixes into generation constants it finds in the source of
+"local" modules, i.e. whatever the process imported from outside site-packages.
+That differs between `grader check`, the Python API and a batch worker (and
+between an editable and a regular install), so the grader's draws turn it off.
 """
 
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 
 import hypothesis
 import numpy as np
@@ -27,11 +33,40 @@ from grader.boundary.codec import CodecError, Decoder, encode_value
 from grader.checks.common import Context, Verdict, evaluate, judge_call, shown
 from grader.rubric import Item, Rubric, resolve
 
+try:  # releases before local constants have nothing to turn off
+    from hypothesis.internal.conjecture import providers as _providers
+    from hypothesis.internal.constants_ast import Constants as _Constants
+except ImportError:
+    _providers = None
+
+# Part of the table's cache key: tables drawn with local constants are not reused.
+_DRAWING = "no-local-constants"
+
 _replays: dict[tuple, list | None] = {}  # (rubric sha256, item id) -> [(inputs, expected)], or None
 
 
 class _Wrong(Exception):
     """Raised inside the property so that Hypothesis shrinks the input."""
+
+
+@contextmanager
+def _without_local_constants():
+    """Generation from the seed and Hypothesis's built-in constants only, whatever this process imported.
+
+    Process-wide while it lasts; the constants cache is emptied on both sides so
+    that no entry built with (or without) local constants crosses over.
+    """
+    original = getattr(_providers, "_get_local_constants", None)
+    if original is None:  # a rename shows in tests/engine/test_draw_determinism.py
+        yield
+        return
+    _providers._get_local_constants = _Constants  # an empty set of constants for each test case
+    _providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        _providers._get_local_constants = original
+        _providers.CONSTANTS_CACHE.cache.clear()
 
 
 def search(item: Item, test) -> None:
@@ -53,7 +88,8 @@ def search(item: Item, test) -> None:
     def probe(inputs):
         test(inputs)
 
-    probe()
+    with _without_local_constants():
+        probe()
 
 
 def replay(rubric: Rubric, item: Item) -> list | None:
@@ -91,7 +127,7 @@ def _cache_name(rubric: Rubric, item: Item) -> str:
     return "examples-" + cache.key(
         rubric.sha256, item.id, item.strategy, item.reference, item.call, item.examples,
         {package: cache.source_digest(package) for package in packages},
-        hypothesis.__version__, np.__version__, torch.__version__,
+        hypothesis.__version__, np.__version__, torch.__version__, _DRAWING,
     )
 
 
