@@ -155,23 +155,28 @@ def run(ctx: Context, item: Item) -> Verdict:
     if problem:
         return problem
     table = replay(ctx.rubric, item)
-    if table is not None:
-        for inputs, expected in table:
-            verdict = judge_call(ctx, item, inputs, explain=False, expected=expected)
-            if verdict is None:
-                continue
-            if verdict.fatal:  # what the live search would report: it stops at the same input
-                verdict.counterexample = {"input": shown(inputs)}
-                return verdict
-            if not ctx.explain:  # the live search would fail at this input too, then shrink it
-                return verdict
-            break
-        else:
-            return Verdict("passed", f"{len(table)} generated inputs passed.")
-    return live_search(ctx, item)
+    if table is None:
+        return live_search(ctx, item)
+    for inputs, expected in table:
+        verdict = judge_call(ctx, item, inputs, explain=False, expected=expected)
+        if verdict is None:
+            continue
+        if verdict.fatal:  # what the live search would report: it stops at the same input
+            verdict.counterexample = {"input": shown(inputs)}
+            return verdict
+        if not ctx.explain:  # the live search would fail at this input too, then shrink it
+            return verdict
+        return live_search(ctx, item, known=(inputs, expected, verdict))
+    return Verdict("passed", f"{len(table)} generated inputs passed.")
 
 
-def live_search(ctx: Context, item: Item) -> Verdict:
+def live_search(ctx: Context, item: Item, known: tuple | None = None) -> Verdict:
+    """Search for a failing input and shrink it.
+
+    `known` is (inputs, expected, verdict) of a failure the replayed table found:
+    should the search not find one (a student function that behaves differently
+    now, or a draw that differs), that failure is reported, never a pass.
+    """
     state: dict = {"failing_inputs": None, "stop": None, "examples": 0}
 
     def test(inputs):
@@ -193,12 +198,16 @@ def live_search(ctx: Context, item: Item) -> Verdict:
         pass
     except HypothesisException as error:  # e.g. a flaky student function: keep the failure it showed
         if state["failing_inputs"] is None:
+            if known is not None:
+                return _known_failure(ctx, item, *known)
             return Verdict("error", f"grader error: the property check could not run ({type(error).__name__})")
     if state["stop"] is not None:
         inputs, verdict = state["stop"]
         verdict.counterexample = {"input": shown(inputs)}
         return verdict
     if state["failing_inputs"] is None:
+        if known is not None:
+            return _known_failure(ctx, item, *known)
         return Verdict("passed", f"{state['examples']} generated inputs passed.")
     # Judged once more, now with rendering and diagnosis; a student function that
     # no longer fails on its own counterexample is flaky, and that is a failure too.
@@ -207,3 +216,14 @@ def live_search(ctx: Context, item: Item) -> Verdict:
     )
     verdict.output = f"Failed on this input (the smallest found):\n{verdict.output}"
     return verdict
+
+
+def _known_failure(ctx: Context, item: Item, inputs: dict, expected, verdict: Verdict) -> Verdict:
+    """The replayed table's failure, explained: judged again, or as first judged if it now passes."""
+    explained = judge_call(ctx, item, inputs, expected=expected)
+    if explained is None:
+        verdict.counterexample = {"input": shown(inputs)}
+        return verdict
+    if not explained.fatal:
+        explained.output = f"Failed on this input:\n{explained.output}"
+    return explained

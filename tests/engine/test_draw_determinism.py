@@ -121,3 +121,57 @@ def _table_digest(prop, rubric, item) -> str:
     for blob in blobs:
         hasher.update(len(blob).to_bytes(8, "big") + blob)
     return hasher.hexdigest()
+
+
+class _FailsOnlyOnTheReplayedInput:
+    """A student function judged wrong on one replayed input object, and right on anything the live search draws."""
+
+    def __init__(self, table, index: int, again: bool):
+        self.inputs, self.expected = table[index]
+        self.again = again  # whether it is still wrong when that input is judged once more
+        self.calls = []
+
+    def __call__(self, ctx, item, inputs, explain=True, expected=None):
+        from grader.checks.common import Verdict
+
+        self.calls.append(explain)
+        if inputs is not self.inputs:
+            return None
+        if explain and not self.again:
+            return None
+        if explain:
+            return Verdict("failed", "The result is wrong.", "some_mistake", {"input": "shown", "got": "1"})
+        return Verdict("failed", "the result differs at index (0,)")
+
+
+def _property_run(rubric, monkeypatch, judge):
+    import dataclasses
+    import types
+
+    from grader.checks import property as prop
+
+    item = dataclasses.replace(next(item for item in rubric.items if item.id == "softmax.softmax"), examples=10)
+    monkeypatch.setenv("GRADER_CACHE_DIR", "off")
+    monkeypatch.setattr(prop, "_replays", {})
+    table = prop.replay(rubric, item)
+    judge = judge(table)
+    monkeypatch.setattr(prop, "judge_call", judge)
+    ctx = types.SimpleNamespace(rubric=rubric, explain=True, target_problem=lambda item: None)
+    return prop.run(ctx, item), judge, table
+
+
+def test_a_replayed_failure_the_live_search_misses_is_reported_not_passed(rubric, monkeypatch):
+    verdict, judge, table = _property_run(rubric, monkeypatch, lambda table: _FailsOnlyOnTheReplayedInput(table, 3, True))
+    assert verdict.status == "failed", verdict.output
+    assert verdict.diagnosis == "some_mistake" and verdict.output == "Failed on this input:\nThe result is wrong."
+    assert judge.calls.count(False) > 4  # the replay, then a live search that found nothing
+    assert judge.calls[-1] is True
+
+
+def test_a_replayed_failure_that_does_not_recur_keeps_its_first_verdict(rubric, monkeypatch):
+    from grader.checks.common import shown
+
+    verdict, judge, table = _property_run(rubric, monkeypatch, lambda table: _FailsOnlyOnTheReplayedInput(table, 3, False))
+    assert verdict.status == "failed", verdict.output
+    assert verdict.output == "the result differs at index (0,)"
+    assert verdict.counterexample == {"input": shown(table[3][0])}
