@@ -85,6 +85,19 @@ def _as_array(value) -> np.ndarray | None:
     return None
 
 
+def _matches(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+    """Element by element: within tolerance where `expected` is finite, else exactly (the same infinity, NaN for NaN).
+
+    An infinite expected value would make its own tolerance infinite, accepting any finite number.
+    """
+    finite = np.isfinite(expected)
+    # Absolute slack grows with the problem's scale, so correct float32 code passes.
+    scale = max(1.0, float(np.max(np.abs(expected[finite]), initial=0.0)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        close = finite & (np.abs(got - expected) <= atol * scale + rtol * np.abs(expected))
+    return close | (got == expected) | (np.isnan(got) & np.isnan(expected))
+
+
 def _compare_arrays(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float, where: str) -> str | None:
     if got.shape != expected.shape:
         return f"{where} has shape {got.shape}, expected {expected.shape}"
@@ -93,13 +106,10 @@ def _compare_arrays(got: np.ndarray, expected: np.ndarray, rtol: float, atol: fl
     if bad_nan.any():
         index = tuple(int(i) for i in np.argwhere(bad_nan)[0])
         return f"{where} holds {got64[index]} at index {index} where {expected64[index]:.6g} was expected"
-    # Absolute slack grows with the problem's scale, so correct float32 code passes.
-    scale = max(1.0, float(np.max(np.abs(expected64[np.isfinite(expected64)]), initial=0.0)))
-    with np.errstate(invalid="ignore"):
-        error = np.abs(got64 - expected64)
-        allowed = atol * scale + rtol * np.abs(expected64)
-        wrong = ~((error <= allowed) | (got64 == expected64))
+    wrong = ~_matches(got64, expected64, rtol, atol)
     if wrong.any():
+        with np.errstate(invalid="ignore", over="ignore"):
+            error = np.abs(got64 - expected64)
         index = tuple(int(i) for i in np.argwhere(wrong)[0]) if got.ndim else ()
         worst = float(np.nanmax(np.where(wrong, error, 0.0)))
         return (f"{where} differs at index {index}: got {got64[index]:.6g}, expected {expected64[index]:.6g} "
@@ -144,11 +154,7 @@ def same_mistake(got, mutant, rtol: float, atol: float) -> bool:
         return got == mutant
     if a.shape != b.shape:
         return False
-    a, b = a.astype(np.float64), b.astype(np.float64)
-    both_nan = np.isnan(a) & np.isnan(b)
-    scale = max(1.0, float(np.max(np.abs(b[np.isfinite(b)]), initial=0.0)))
-    with np.errstate(invalid="ignore"):
-        return bool(np.all(both_nan | (a == b) | (np.abs(a - b) <= atol * scale + rtol * np.abs(b))))
+    return bool(np.all(_matches(a.astype(np.float64), b.astype(np.float64), rtol, atol)))
 
 
 def show(value, limit: int = 600) -> str:
