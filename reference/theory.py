@@ -9,6 +9,7 @@ such pieces when the result is unambiguous and refuses otherwise.
 from __future__ import annotations
 
 import re
+import reprlib
 
 import numpy as np
 
@@ -24,10 +25,43 @@ _SPELLINGS = [
     re.compile(r"^[wW]_?(\d)(\d)$"),  # w_ij, wij (single digits only: w123 is ambiguous)
 ]
 QUOTING_HINT = 'quote each kernel element, e.g. ["w(2,2)", 0, 0], or write w22'
+# A student's answer can be huge (YAML aliases repeat one piece thousands of times), so the
+# readers look at no more than this and fail at once beyond it. No spelling of a kernel element
+# needs more than 32 characters.
+MAX_ENTRY_CHARS = 32
+MAX_GRID_ENTRIES = 10_000
+MAX_REGION_ENTRIES = 1_000
+_SHOWN_CHARS = 60
 
 
 class AnswerFormatError(ValueError):
     """A written answer that cannot be read unambiguously; the message says how to fix it."""
+
+
+def _shown(value) -> str:
+    """A repr short enough for a message, however large the value."""
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = _SHOWN_CHARS
+    shortener.maxlevel = 2
+    try:
+        return shortener.repr(value)
+    except ValueError:  # an int with more digits than Python prints
+        return "a number with thousands of digits"
+
+
+def _too_many_nodes(value, limit: int) -> bool:
+    """Whether `value` holds more than `limit` lists and scalars; stops counting there."""
+    stack, seen = [value], 0
+    while stack:
+        node = stack.pop()
+        seen += node.size if isinstance(node, np.ndarray) else 1
+        if seen > limit:
+            return True
+        if isinstance(node, (list, tuple)):
+            if len(node) > limit - seen:
+                return True
+            stack.extend(node)
+    return False
 
 
 def conv_matrix_symbolic(kernel_shape, input_shape, stride: int, padding: int) -> list[list[KernelEntry]]:
@@ -42,11 +76,18 @@ def conv_matrix_symbolic(kernel_shape, input_shape, stride: int, padding: int) -
     return [[0 if v == 0 else divmod(int(v) - 1, kw) for v in row] for row in numeric]
 
 
+def _too_long(text: str) -> AnswerFormatError:
+    return AnswerFormatError(f"{_shown(text)} has {len(text):,} characters, more than any kernel element needs "
+                             f"({MAX_ENTRY_CHARS}); write it as 0 or w(i,j)")
+
+
 def parse_kernel_entry(value) -> KernelEntry:
     """0 (as a number or "0") or a kernel element in an accepted spelling -> (i, j)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
         return 0
     if isinstance(value, str):
+        if len(value) > MAX_ENTRY_CHARS:
+            raise _too_long(value)
         text = value.strip()
         if text in {"0", "0.0"}:
             return 0
@@ -55,7 +96,7 @@ def parse_kernel_entry(value) -> KernelEntry:
             if match:
                 return int(match.group(1)), int(match.group(2))
     raise AnswerFormatError(
-        f"{value!r} is not 0 or a kernel element; write it as w(i,j), w_ij, wij, w[i][j] or w[i,j]"
+        f"{_shown(value)} is not 0 or a kernel element; write it as w(i,j), w_ij, wij, w[i][j] or w[i,j]"
     )
 
 
@@ -64,13 +105,24 @@ def _unbalanced(text: str) -> bool:
 
 
 def repair_split_entries(row: list) -> list:
-    """Rejoin pieces such as ['w(2', '2)'] that a YAML flow sequence split at a comma."""
+    """Rejoin pieces such as ['w(2', '2)'] that a YAML flow sequence split at a comma.
+
+    Linear in the row's length: no piece, and no rejoined entry, is longer than MAX_ENTRY_CHARS.
+    """
+    if len(row) > MAX_GRID_ENTRIES:
+        raise AnswerFormatError(f"a row of {len(row):,} entries is more than the {MAX_GRID_ENTRIES:,} read")
     repaired, pending = [], None
     for item in row:
+        if isinstance(item, str) and len(item) > MAX_ENTRY_CHARS:
+            raise _too_long(item)
         if pending is not None:
             if not isinstance(item, (str, int)):
-                raise AnswerFormatError(f"cannot read {pending!r} followed by {item!r}: {QUOTING_HINT}")
+                raise AnswerFormatError(f"cannot read {_shown(pending)} followed by {_shown(item)}: {QUOTING_HINT}")
+            if isinstance(item, int) and not -10 ** MAX_ENTRY_CHARS < item < 10 ** MAX_ENTRY_CHARS:
+                raise AnswerFormatError(f"unclosed bracket in {_shown(pending)}: {QUOTING_HINT}")
             pending = f"{pending},{item}"
+            if len(pending) > MAX_ENTRY_CHARS:  # no entry is this long: the bracket is never closed
+                raise AnswerFormatError(f"unclosed bracket in {_shown(pending)}: {QUOTING_HINT}")
             if not _unbalanced(pending):
                 repaired.append(pending)
                 pending = None
@@ -79,7 +131,7 @@ def repair_split_entries(row: list) -> list:
         else:
             repaired.append(item)
     if pending is not None:
-        raise AnswerFormatError(f"unclosed bracket in {pending!r}: {QUOTING_HINT}")
+        raise AnswerFormatError(f"unclosed bracket in {_shown(pending)}: {QUOTING_HINT}")
     return repaired
 
 
@@ -88,7 +140,8 @@ def read_conv_answer(rows, shape: tuple[int, int]) -> list[list[KernelEntry]]:
     grid = read_conv_grid(rows)
     found = (len(grid), len(grid[0]) if grid else 0)
     if any(len(row) != found[1] for row in grid):
-        raise AnswerFormatError(f"rows have different lengths {[len(row) for row in grid]}")
+        lengths = [len(row) for row in grid]
+        raise AnswerFormatError(f"rows have different lengths {_shown(lengths)}")
     if found != tuple(shape):
         raise AnswerFormatError(f"A is {found[0]}x{found[1]}, expected {shape[0]}x{shape[1]}")
     return grid
@@ -111,6 +164,10 @@ def read_conv_grid(raw, kernel_shape=None, input_shape=None, stride=None, paddin
     """A student's conv-matrix answer as a grid of (i, j) and 0, of whatever size they wrote."""
     if not isinstance(raw, list) or not raw or not all(isinstance(row, list) for row in raw):
         raise AnswerFormatError("A must be a list of rows, each a list of entries")
+    entries = sum(len(row) for row in raw)
+    if entries > MAX_GRID_ENTRIES:
+        raise AnswerFormatError(f"A has {entries:,} entries, more than the {MAX_GRID_ENTRIES:,} read; "
+                                f"write one entry per element of the matrix")
     grid = []
     for number, row in enumerate(raw):
         try:
@@ -126,13 +183,27 @@ def linear_region_answer(weights, biases, x0) -> dict:
     return {"W": slope, "b": offset}
 
 
-def _numbers(value, shape, name: str) -> np.ndarray:
+_TOO_MANY = object()
+
+
+def _array(value, size: int):
+    """`value` as float64; None when it is not numbers, _TOO_MANY when it holds far more than `size`."""
+    if _too_many_nodes(value, 4 * size + 16):  # nested lists of `size` numbers have fewer nodes
+        return _TOO_MANY
     try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise AnswerFormatError(f"{name} must be a number or a list of numbers, got {value!r}") from None
-    if array.size != int(np.prod(shape)):
-        raise AnswerFormatError(f"{name} has {array.size} numbers, expected {int(np.prod(shape))}")
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):  # not numbers, ragged, or an int beyond float64
+        return None
+
+
+def _numbers(value, shape, name: str) -> np.ndarray:
+    size = int(np.prod(shape))
+    array = _array(value, size)
+    if array is None:
+        raise AnswerFormatError(f"{name} must be a number or a list of numbers, got {_shown(value)}")
+    if array is _TOO_MANY or array.size != size:
+        found = "far more" if array is _TOO_MANY else array.size
+        raise AnswerFormatError(f"{name} has {found} numbers, expected {size}")
     return array.reshape(shape)
 
 
@@ -141,14 +212,17 @@ def read_linear_region_answer(raw, weights, biases, x0) -> dict:
     expected = linear_region_answer(weights, biases, x0)
     if not isinstance(raw, list):
         raise AnswerFormatError("linear_region must be a list of entries such as {x0: 2, W: 6, b: 3}")
+    if len(raw) > MAX_REGION_ENTRIES:
+        raise AnswerFormatError(f"linear_region has {len(raw):,} entries, more than the {MAX_REGION_ENTRIES:,} read; "
+                                f"write one entry per point")
     point = np.atleast_1d(np.asarray(x0, dtype=np.float64))
     for entry in raw:
         if not isinstance(entry, dict) or "x0" not in entry:
-            raise AnswerFormatError(f"each entry needs x0, W and b, got {entry!r}")
-        try:
-            here = np.atleast_1d(np.asarray(entry["x0"], dtype=np.float64))
-        except (TypeError, ValueError):
+            raise AnswerFormatError(f"each entry needs x0, W and b, got {_shown(entry)}")
+        here = _array(entry["x0"], point.size)
+        if here is None or here is _TOO_MANY:
             continue
+        here = np.atleast_1d(here)
         if here.shape == point.shape and np.allclose(here, point):
             missing = [key for key in ("W", "b") if key not in entry]
             if missing:
