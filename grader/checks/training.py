@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import reprlib
 import time
 
 import numpy as np
@@ -70,28 +71,67 @@ def _spec(item: Item, name: str) -> dict:
     return spec if isinstance(spec, dict) else {"default": spec, "fixed": True}
 
 
+def _shown(value) -> str:
+    """The student's value, short enough for a note: config values can be anything YAML or the child makes."""
+    if type(value) is int and abs(value) >= 10 ** 15:
+        try:
+            digits = str(value)
+        except ValueError:  # more digits than Python prints
+            return "a number with thousands of digits"
+        return f"{digits[:8]}... ({len(digits.lstrip('-'))} digits)"
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = 40
+    shortener.maxlevel = 2
+    try:
+        return shortener.repr(value)
+    except Exception:  # a value whose repr fails says only its type
+        return f"a {type(value).__name__}"
+
+
+def _plain(value) -> bool:
+    return type(value) in (str, int, float, bool)
+
+
 def _choose(name: str, spec: dict, wanted):
-    """The value to use for `name` and a note when the student's wish was not taken."""
+    """The value to use for `name` and a note when the student's wish was not taken.
+
+    `wanted` is student data of any type and size: only plain scalars are compared, and
+    numbers are compared before any conversion (a 400-digit int overflows a float).
+    """
     default = spec["default"]
     if wanted is None:
         return default, None
     if spec.get("fixed"):
-        return default, None if wanted == default else f"{name} is fixed at {default!r} by the rubric; {wanted!r} was not used"
+        same = _plain(wanted) and type(wanted) is not bool and wanted == default
+        return default, None if same else f"{name} is fixed at {default!r} by the rubric; {_shown(wanted)} was not used"
     if "choices" in spec:
-        value = wanted.lower() if isinstance(wanted, str) else wanted
-        if value in spec["choices"]:
-            return value, None
-        return default, f"{name} {wanted!r} is not one of {', '.join(map(str, spec['choices']))}; {default!r} used"
+        value = wanted.lower() if type(wanted) is str else wanted
+        if _plain(value) and value in spec["choices"]:
+            return spec["choices"][spec["choices"].index(value)], None
+        return default, f"{name} {_shown(wanted)} is not one of {', '.join(map(str, spec['choices']))}; {default!r} used"
     whole = isinstance(default, int)
-    if isinstance(wanted, bool) or not isinstance(wanted, (int, float)) or not math.isfinite(wanted) \
-            or (whole and wanted != int(wanted)):
-        return default, f"{name} {wanted!r} is not {'a whole number' if whole else 'a number'}; {default!r} used"
+    kind = "a whole number" if whole else "a number"
+    if type(wanted) is str and _numeric_text(wanted):
+        return default, (f"{name} {_shown(wanted)} is text to YAML, not {kind} (quoted numbers and 1e-3 are text: "
+                         f"write 0.001 or 1.0e-3); {default!r} used")
+    if type(wanted) not in (int, float) or (type(wanted) is float and not math.isfinite(wanted)) \
+            or (whole and type(wanted) is float and not wanted.is_integer()):
+        return default, f"{name} {_shown(wanted)} is not {kind}; {default!r} used"
     low, high = spec.get("min", default), spec.get("max", default)
-    value = min(max(wanted, low), high)
+    value = min(max(wanted, low), high)  # exact for ints of any size; only the clamped value is converted
     value = int(value) if whole else float(value)
     if value != wanted:
-        return value, f"{name} {wanted!r} is outside the rubric's range [{low:g}, {high:g}]; {value!r} used"
+        return value, f"{name} {_shown(wanted)} is outside the rubric's range [{low:g}, {high:g}]; {value!r} used"
     return value, None
+
+
+def _numeric_text(text: str) -> bool:
+    if len(text) > 40:
+        return False
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def recipe(ctx: Context, item: Item) -> tuple[dict, list[str]]:
@@ -100,8 +140,9 @@ def recipe(ctx: Context, item: Item) -> tuple[dict, list[str]]:
     if item.config:
         document = ctx.document(item, item.config)
         if isinstance(document, Verdict):
-            notes.append(f"{document.output.splitlines()[0]} The rubric's defaults were used.")
-        elif isinstance(document, dict):
+            first = document.output.splitlines()[0] if document.output.strip() else f"{item.config} could not be read."
+            notes.append(f"{first[:500]} The rubric's defaults were used.")
+        elif type(document) is dict:
             config = document
         elif document is not None:
             notes.append(f"{item.config} is not a mapping of name: value; the rubric's defaults were used.")
