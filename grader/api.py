@@ -6,6 +6,7 @@ import importlib.util
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.boundary import (
@@ -21,10 +22,13 @@ from grader.boundary import (
 )
 from grader.cache import cache_dir
 from grader.checks import RUNNERS, Context, Verdict
+from grader.checks.training import DataError
 from grader.files import write_text_atomically
+from grader.identity import entry_name, report_folder, safe_name
 from grader.results import ItemResult, SubmissionResult
 from grader.rubric import Item, Rubric, load_rubric
 from grader.submission import SubmissionError, discard, open_submission
+from grader.text import one_line, printable, printable_data
 
 
 def own_installation() -> list[str]:
@@ -81,9 +85,9 @@ def item_result(item: Item, verdict: Verdict) -> ItemResult:
         status=verdict.status,
         visibility=item.visibility,
         # A hidden item says only whether it passed.
-        output=("Passed." if verdict.status == "passed" else "Not passed.") if hidden else verdict.output,
+        output=("Passed." if verdict.status == "passed" else "Not passed.") if hidden else printable(verdict.output),
         diagnosis=None if hidden else verdict.diagnosis,
-        counterexample=None if hidden else verdict.counterexample,
+        counterexample=None if hidden else printable_data(verdict.counterexample),
         details=None if hidden else verdict.details,
     )
 
@@ -91,58 +95,119 @@ def item_result(item: Item, verdict: Verdict) -> ItemResult:
 # Items run from the least secret to the most: student code keeps state between calls (and files in its
 # folder), so what a hidden item passes in could otherwise come out in a visible item's feedback.
 SECRECY = ("visible", "after_due_date", "after_published", "hidden")
+# Harness faults that stop a batch rather than one submission: the machine or the rubric's data is wrong.
+STOPPING = (IsolationError, DataError)
 
 
-def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool = False,
-                     hide=(), items=None, progress=None, explain: bool = True) -> SubmissionResult:
-    """Grade the folder or zip at `path`. `items` restricts grading to those item ids.
+def child_groups(selected: list[Item]) -> list[list[Item]]:
+    """The items each child serves: one child for every item that is not hidden, in SECRECY order,
+    then a fresh child (and a fresh copy of the files) for each hidden item, so that nothing a
+    submission learns while serving one item reaches another's result."""
+    ordered = sorted(selected, key=lambda i: SECRECY.index(i.visibility))
+    shared = [item for item in ordered if item.visibility != "hidden"]
+    return ([shared] if shared else []) + [[item] for item in ordered if item.visibility == "hidden"]
 
-    explain=False skips what only feedback needs (shrinking a counterexample, naming the mistake).
 
-    progress(item_id, report), when given, hears how long checks (training) are getting on.
-    """
-    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    selected = [item for item in rubric.items if items is None or item.id in items]
-    started = time.monotonic()
+def grader_error(doing: str, error: BaseException) -> str:
+    """The reason given when the grader itself failed on one submission or item."""
+    return f"grader error: {doing} failed ({type(error).__name__}: {one_line(str(error))[:300]})"
+
+
+@dataclass
+class _Run:
+    """What grading one submission has gathered so far, across its children."""
+
+    graded: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+    isolation: dict = field(default_factory=dict)
+    starts: int = 0
+    deadline: float | None = None  # set when the first child is up: a cold zygote is not the student's time
+
+
+def _check(context: Context, item: Item) -> Verdict:
+    if time.monotonic() > context.deadline:
+        return Verdict("timeout", f"The submission's time budget of {context.rubric.submission_timeout_s:g} s "
+                                  "ran out before this item.")
     try:
-        submission = open_submission(path)
-    except SubmissionError as error:
-        verdict = Verdict("error", f"The submission could not be opened: {error}")
-        return SubmissionResult(Path(path).stem, [item_result(i, verdict) for i in selected], {},
-                                rubric.sha256, "", timing={"total_s": time.monotonic() - started})
+        return RUNNERS[item.kind](context, item)
+    except STOPPING:
+        raise
+    except Exception as error:  # a fault in one check costs that item, never the submission or the batch
+        return Verdict("error", grader_error(f"checking {item.id}", error))
+
+
+def _serve(group: list[Item], submission, rubric: Rubric, run: _Run, options: dict) -> None:
+    """Grade `group` in one child over its own copy of the submission's files."""
     scratch = submission.materialise()
-    plan = sandbox_plan(rubric, scratch, submission.source, hide, gpu=any(item.device == "auto" for item in selected))
-    results, item_seconds = [], {}
-    training = any(item.kind == "training" for item in selected)
-    process = StudentProcess(zygote or shared_zygote(training), plan, sorted(rubric.reference_roots()), strict,
-                             required=rubric.requires)
+    process = None
     try:
+        plan = sandbox_plan(rubric, scratch, submission.source, options["hide"], gpu=options["gpu"])
+        process = StudentProcess(options["zygote"] or shared_zygote(options["training"]), plan,
+                                 sorted(rubric.reference_roots()), options["strict"], required=rubric.requires)
         try:
-            process.start()  # before the budget starts: a cold zygote is not the student's time
+            process.start()
         except RuntimeError as error:
             if isinstance(error, IsolationError):
                 raise
-            verdict = Verdict("error", f"grader error: the sandbox could not start ({error})")
-            return SubmissionResult(submission.student, [item_result(i, verdict) for i in selected], {},
-                                    rubric.sha256, submission.sha256, timing={"total_s": time.monotonic() - started})
-        budget_start = time.monotonic()
-        context = Context(rubric, process, set(submission.files), deadline=budget_start + rubric.submission_timeout_s,
-                          progress=progress, explain=explain)
-        graded = {}
-        for item in sorted(selected, key=lambda i: SECRECY.index(i.visibility)):
+            for item in group:
+                run.graded[item.id] = Verdict("error", f"grader error: the sandbox could not start ({error})")
+            return
+        if run.deadline is None:
+            run.deadline = time.monotonic() + rubric.submission_timeout_s
+        context = Context(rubric, process, set(submission.files), deadline=run.deadline,
+                          progress=options["progress"], explain=options["explain"])
+        for item in group:
             item_started = time.monotonic()
-            if item_started - budget_start > rubric.submission_timeout_s:
-                verdict = Verdict("timeout", f"The submission's time budget of {rubric.submission_timeout_s:g} s ran out before this item.")
-            else:
-                verdict = RUNNERS[item.kind](context, item)
-            item_seconds[item.id] = round(time.monotonic() - item_started, 4)
-            graded[item.id] = item_result(item, verdict)
-        results = [graded[item.id] for item in selected]
+            run.graded[item.id] = _check(context, item)
+            run.seconds[item.id] = round(time.monotonic() - item_started, 4)
+        run.isolation = run.isolation or process.isolation
     finally:
-        process.close()
+        if process is not None:
+            run.starts += process.starts
+            process.close()
         discard(scratch)
-    timing = {"total_s": round(time.monotonic() - started, 4), "items_s": item_seconds, "process_starts": process.starts}
-    return SubmissionResult(submission.student, results, process.isolation, rubric.sha256, submission.sha256, timing=timing)
+
+
+def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool = False, hide=(), items=None,
+                     progress=None, explain: bool = True, student: str | None = None) -> SubmissionResult:
+    """Grade the folder or zip at `path`. `items` restricts grading to those item ids.
+
+    explain=False skips what only feedback needs (shrinking a counterexample, naming the mistake).
+    progress(item_id, report), when given, hears how long checks (training) are getting on.
+    student: the identity to file the result under (grader.identity); made from the entry's name when absent.
+
+    Whatever goes wrong with this one submission (an unreadable archive, a fault in the grader's
+    own handling of it) is its result, with the reason; only STOPPING faults are raised.
+    """
+    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    selected = [item for item in rubric.items if items is None or item.id in items]
+    student = student or safe_name(entry_name(path))
+    started = time.monotonic()
+    run, submission = _Run(), None
+    try:
+        submission = open_submission(path)
+        options = {"hide": hide, "zygote": zygote, "strict": strict, "progress": progress, "explain": explain,
+                   "gpu": any(item.device == "auto" for item in selected),
+                   "training": any(item.kind == "training" for item in selected)}
+        for group in child_groups(selected):
+            _serve(group, submission, rubric, run, options)
+    except SubmissionError as error:
+        run.graded = {item.id: Verdict("error", f"The submission could not be opened: {error}") for item in selected}
+    except STOPPING:
+        raise
+    except Exception as error:  # whatever stopped part way, every item not yet graded says why
+        failure = Verdict("error", grader_error("grading this submission", error))
+        run.graded = {item.id: run.graded.get(item.id, failure) for item in selected}
+    results = [item_result(item, run.graded[item.id]) for item in selected]
+    timing = {"total_s": round(time.monotonic() - started, 4), "items_s": run.seconds, "process_starts": run.starts}
+    return SubmissionResult(student, results, run.isolation, rubric.sha256,
+                            submission.sha256 if submission is not None else "", timing=timing)
+
+
+# What tools leave beside the students' entries; any other folder or zip is someone's submission,
+# whatever its name (a student may well call theirs "..." or ".me").
+NOT_SUBMISSIONS = {"__MACOSX", "__pycache__", ".git", ".hg", ".svn", ".ipynb_checkpoints", ".DS_Store", ".Trashes",
+                   ".Spotlight-V100", ".fseventsd"}
 
 
 def find_submissions(folder) -> list[Path]:
@@ -150,13 +215,13 @@ def find_submissions(folder) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is not a folder of submissions")
-    found = [p for p in folder.iterdir() if (p.is_dir() and not p.name.startswith((".", "_"))) or p.suffix.lower() == ".zip"]
+    found = [p for p in folder.iterdir() if p.name not in NOT_SUBMISSIONS and (p.is_dir() or p.suffix.lower() == ".zip")]
     return sorted(found, key=lambda p: p.name)
 
 
 def write_result(result: SubmissionResult, out) -> Path:
     """result.json under out/<student>/, written atomically."""
-    return write_text_atomically(Path(out) / result.student / "result.json", result.to_json())
+    return write_text_atomically(report_folder(out, result.student) / "result.json", result.to_json())
 
 
 def probe_isolation(zygote: Zygote | None = None) -> dict:

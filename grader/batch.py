@@ -17,17 +17,19 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.api import find_submissions, grade_submission, item_result, write_result
+from grader.api import find_submissions, grade_submission, grader_error, item_result, write_result
 from grader.boundary import IsolationError, Zygote, shared_zygote
 from grader.boundary import zygote as zygote_module
 from grader.cache import cache_dir
 from grader.checks import PREPARERS, Verdict
+from grader.identity import identities, report_folder
 from grader.pool import pool_context
 from grader.reports.feedback import write_feedback
 from grader.reports.gradebook import write_gradebook
 from grader.results import SubmissionResult, result_from_dict
 from grader.rubric import Rubric, load_rubric
 from grader.submission import SubmissionError, open_submission
+from grader.text import one_line
 
 _worker_rubrics: dict[str, Rubric] = {}
 _worker_progress = None  # a queue to the batch's process, set when the worker starts
@@ -44,9 +46,9 @@ def _start_worker(progress, zygote: tuple, cache_setting: str | None) -> None:
         os.environ["GRADER_CACHE_DIR"] = cache_setting
 
 
-def _grade_in_worker(path: str, rubric_path: str, strict: bool, hide: list[str], items=None, explain: bool = True) -> str:
+def _grade_in_worker(path: str, name: str, rubric_path: str, strict: bool, hide: list[str], items=None,
+                     explain: bool = True) -> str:
     rubric = _worker_rubrics.get(rubric_path) or _worker_rubrics.setdefault(rubric_path, load_rubric(rubric_path))
-    name = Path(path).name
 
     def report(item_id: str, progress: dict) -> None:
         if _worker_progress is not None:
@@ -55,7 +57,8 @@ def _grade_in_worker(path: str, rubric_path: str, strict: bool, hide: list[str],
             except Exception:  # progress is a courtesy; never let it fail a grade
                 pass
 
-    return grade_submission(path, rubric, strict=strict, hide=hide, progress=report, items=items, explain=explain).to_json()
+    return grade_submission(path, rubric, strict=strict, hide=hide, progress=report, items=items, explain=explain,
+                            student=name).to_json()
 
 
 def _prepare_in_worker(rubric_path: str, item_id: str) -> None:
@@ -75,29 +78,36 @@ class Batch:
     seconds: float = 0.0
 
 
-def _resumable(path: Path, rubric: Rubric, out: Path) -> SubmissionResult | None:
+def _resumable(path: Path, student: str, rubric: Rubric, out: Path) -> SubmissionResult | None:
     """The result already written for this exact submission and rubric, if any."""
     try:
         submission = open_submission(path)
-        existing = result_from_dict(json.loads((out / submission.student / "result.json").read_text()))
+        existing = result_from_dict(json.loads((report_folder(out, student) / "result.json").read_text()))
     except (SubmissionError, OSError, ValueError, KeyError, TypeError):
         return None
-    if existing.rubric_sha256 == rubric.sha256 and existing.submission_sha256 == submission.sha256:
+    if (existing.student, existing.rubric_sha256, existing.submission_sha256) == (student, rubric.sha256, submission.sha256):
         return existing
     return None
 
 
-def _worker_failure(path: Path, rubric: Rubric, error: BaseException) -> SubmissionResult:
-    verdict = Verdict("error", f"grader error: the worker grading this submission failed ({type(error).__name__}: {error})")
-    return SubmissionResult(path.stem if path.suffix == ".zip" else path.name,
-                            [item_result(item, verdict) for item in rubric.items], {}, rubric.sha256, "")
+def _worker_failure(student: str, rubric: Rubric, error: BaseException) -> SubmissionResult:
+    verdict = Verdict("error", grader_error("the worker grading this submission", error))
+    return SubmissionResult(student, [item_result(item, verdict) for item in rubric.items], {}, rubric.sha256, "")
+
+
+class _OneLine(logging.Formatter):
+    """Each record's message on one line, whatever a name or an error message holds; tracebacks as they are."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = one_line(record.message)
+        return super().formatMessage(record)
 
 
 def _logger(out: Path) -> logging.Logger:
     logger = logging.getLogger(f"grader.batch.{out}")
     logger.handlers.clear()
     handler = logging.FileHandler(out / "grading.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(_OneLine("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
@@ -124,9 +134,15 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
     for leftover in [*out.glob(".*.partial"), *out.glob("*/.*.partial")]:  # from a run killed mid-write
         leftover.unlink(missing_ok=True)
     paths = find_submissions(folder)
+    names = identities(paths)
     log.info("grading %d submissions from %s with %s (sha256 %s), %s backend, %d jobs%s",
              len(paths), folder, rubric.path, rubric.sha256, backend, jobs, ", resuming" if resume else "")
     batch, hide = Batch(), [str(out.resolve())]
+    for path in paths:
+        if names[path] != path.name:
+            log.info("%s is filed as %s", ascii(path.name), names[path])
+    for entry in sorted(set(Path(folder).iterdir()) - set(paths)):
+        log.info("skipped %s: not a submission (neither a student's folder nor a .zip)", ascii(entry.name))
 
     def finish(result: SubmissionResult, resumed: bool) -> None:
         if not resumed:
@@ -144,7 +160,7 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
 
     pending = []
     for path in paths:
-        kept = _resumable(path, rubric, out) if resume else None
+        kept = _resumable(path, names[path], rubric, out) if resume else None
         if kept is not None:
             batch.resumed.append(kept.student)
             finish(kept, True)
@@ -152,7 +168,7 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
             pending.append(path)
 
     select = select or {}
-    options = {path: (select.get(path.name), explain) for path in pending}  # (items, explain)
+    options = {path: (names[path], select.get(path.name), explain) for path in pending}  # (student, items, explain)
     if backend == "ray":  # imported only here: the local pool never loads Ray
         from grader.backends.ray import grade_in_ray
 
@@ -160,11 +176,12 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
                      address=address, jobs=jobs, worker_failure=_worker_failure)
     elif jobs <= 1:
         for path in pending:
+            student, items, _ = options[path]
             if on_start:
-                on_start(path.name)
-            progress = (lambda item_id, report, name=path.name: on_progress(name, item_id, report)) if on_progress else None
-            finish(grade_submission(path, rubric, strict=strict, hide=hide, progress=progress,
-                                    items=options[path][0], explain=explain), False)
+                on_start(student)
+            progress = (lambda item_id, report, name=student: on_progress(name, item_id, report)) if on_progress else None
+            finish(grade_submission(path, rubric, strict=strict, hide=hide, progress=progress, items=items,
+                                    explain=explain, student=student), False)
     else:
         _grade_in_pool(pending, rubric, jobs, strict, hide, finish, on_start, on_progress, log, options)
     try:
@@ -229,9 +246,11 @@ def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progr
             while queue or running:
                 while queue and len(running) < jobs:
                     path = queue.pop(0)
+                    student = options[path][0]
                     if on_start:
-                        on_start(path.name)
-                    running[pool.submit(_grade_in_worker, str(path), rubric.path, strict, hide, *options[path])] = path
+                        on_start(student)
+                    running[pool.submit(_grade_in_worker, str(path), student, rubric.path, strict, hide,
+                                        *options[path][1:])] = path
                 done, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
                 _relay(progress, on_progress)
                 if not done:
@@ -241,9 +260,10 @@ def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progr
                     # present at two breaks is the likely cause and gets an error result.
                     for future, path in running.items():
                         breaks[path] = breaks.get(path, 0) + 1
-                        log.error("a worker died while %s was being graded (%d time(s))", path.name, breaks[path])
+                        log.error("a worker died while %s was being graded (%d time(s))", options[path][0], breaks[path])
                         if breaks[path] >= 2:
-                            finish(_worker_failure(path, rubric, future.exception() or RuntimeError("worker died")), False)
+                            finish(_worker_failure(options[path][0], rubric,
+                                                   future.exception() or RuntimeError("worker died")), False)
                         else:
                             queue.insert(0, path)
                     break
@@ -254,6 +274,6 @@ def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progr
                     except IsolationError:
                         raise
                     except Exception as error:  # a harness bug on one submission must not stop the batch
-                        log.exception("grading %s failed", path.name)
-                        result = _worker_failure(path, rubric, error)
+                        log.exception("grading %s failed", options[path][0])
+                        result = _worker_failure(options[path][0], rubric, error)
                     finish(result, False)

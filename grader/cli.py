@@ -153,6 +153,7 @@ def grade(args) -> int:
     from grader.boundary import IsolationError
     from grader.checks.training import DataError
     from grader.reports.html import write_html_reports
+    from grader.text import terminal
 
     console = Console()
     rubric = _rubric_or_report(args.rubric)
@@ -181,14 +182,14 @@ def grade(args) -> int:
     except OSError as error:
         print(f"error: cannot write the HTML reports to {args.out}: {error.strerror or error}", file=sys.stderr)
         return 2
-    table = Table(title=f"{rubric.title}: {len(results)} submissions in {batch.seconds:.1f} s"
-                        + (f" ({len(batch.resumed)} kept from an earlier run)" if batch.resumed else ""))
+    table = Table(title=terminal(f"{rubric.title}: {len(results)} submissions in {batch.seconds:.1f} s"
+                                 + (f" ({len(batch.resumed)} kept from an earlier run)" if batch.resumed else "")))
     table.add_column("student")
     table.add_column("score", justify="right")
     table.add_column("not passed")
     for result in results:
         lost = [f"{i.id} ({i.status}{', ' + i.diagnosis if i.diagnosis else ''})" for i in result.items if i.status != "passed"]
-        table.add_row(result.student, f"{result.score:g} / {result.max_score:g}", "\n".join(lost) or "-")
+        table.add_row(terminal(result.student), f"{result.score:g} / {result.max_score:g}", terminal("\n".join(lost) or "-"))
     console.print(table)
     console.print(f"Reports: {dashboard} (class dashboard), {Path(args.out) / 'gradebook.csv'}, "
                   f"and {Path(args.out)}/<student>/ (result.json, feedback.md, report.html); log: {Path(args.out) / 'grading.log'}",
@@ -212,6 +213,7 @@ def check(args) -> int:
     from grader.api import grade_submission
     from grader.checks.training import DataError
     from grader.files import write_text_atomically
+    from grader.text import terminal
 
     rubric = _rubric_or_report(args.rubric)
     if rubric is None:
@@ -228,14 +230,16 @@ def check(args) -> int:
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    table = Table(title=f"{rubric.title}: self-check of {result.student}", show_lines=True)
+    table = Table(title=terminal(f"{rubric.title}: self-check of {result.student}"), show_lines=True)
     for column in ("item", "points", "status", "what to look at"):
         table.add_column(column)
     for item in result.items:
         detail = item.output if item.status != "passed" else ""
         if item.counterexample:
             detail += "\n" + "\n".join(f"{key}: {value}" for key, value in item.counterexample.items())
-        table.add_row(f"{item.id}\n{item.name}", f"{item.score:g} / {item.max_score:g}", item.status, detail.strip())
+        # What the student's code printed is shown as it is: never read as markup or escape codes.
+        table.add_row(terminal(f"{item.id}\n{item.name}"), f"{item.score:g} / {item.max_score:g}", item.status,
+                      terminal(detail.strip()))
     console.print(table)
     if args.json:
         write_text_atomically(args.json, result.to_json())

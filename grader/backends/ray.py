@@ -26,6 +26,7 @@ except ImportError as error:  # the optional extra is missing
 from grader.api import grade_submission
 from grader.boundary import IsolationError
 from grader.checks.training import DataError
+from grader.identity import report_folder
 from grader.results import result_from_dict
 from grader.rubric import load_rubric
 from grader.submission import Submission, SubmissionError, discard, open_submission
@@ -62,7 +63,7 @@ def grade_task(student: str, files: dict, rubric_name: str, rubric_text: bytes, 
     rubric = _rubric(rubric_name, rubric_text)
     home = tempfile.mkdtemp(prefix="grader-ray-")
     try:
-        folder = Path(home, student)
+        folder = report_folder(home, student)  # an identity: one plain component
         Submission(student, str(folder), files).write_into(folder)
 
         def report(item_id: str, update: dict) -> None:
@@ -72,7 +73,7 @@ def grade_task(student: str, files: dict, rubric_name: str, rubric_text: bytes, 
                 pass
 
         result = grade_submission(folder, rubric, strict=strict, hide=[*hide, *_ray_paths()], items=items,
-                                  explain=explain, progress=report if progress is not None else None)
+                                  explain=explain, progress=report if progress is not None else None, student=student)
         return result.to_json()
     finally:
         discard(home)
@@ -110,16 +111,16 @@ def grade_in_ray(paths, rubric, strict, hide, finish, on_start, on_progress, log
         while queue or running:
             while queue and len(running) < in_flight_limit:
                 path = queue.pop(0)
-                items, explain = options[path]
+                student, items, explain = options[path]
                 try:
                     submission = open_submission(path)
                 except SubmissionError:  # nothing to send: the result says why, as locally
-                    finish(grade_submission(path, rubric, strict=strict, hide=hide, items=items), False)
+                    finish(grade_submission(path, rubric, strict=strict, hide=hide, items=items, student=student), False)
                     continue
                 if on_start:
-                    on_start(path.name)
+                    on_start(student)
                 ref = task.options(**resources).remote(
-                    submission.student, submission.files, Path(rubric.path).name, rubric_text, strict, hide,
+                    student, submission.files, Path(rubric.path).name, rubric_text, strict, hide,
                     items, explain, progress)
                 running[ref] = path
             if not running:
@@ -133,11 +134,11 @@ def grade_in_ray(paths, rubric, strict, hide, finish, on_start, on_progress, log
                 except RayTaskError as error:
                     if isinstance(error.cause, (IsolationError, DataError)):  # they stop a local batch too
                         raise error.cause from None
-                    log.error("grading %s failed on the cluster: %s", path.name, error)
-                    result = worker_failure(path, rubric, error.cause or error)
+                    log.error("grading %s failed on the cluster: %s", options[path][0], error)
+                    result = worker_failure(options[path][0], rubric, error.cause or error)
                 except ray.exceptions.RayError as error:  # retries spent: the worker or node kept dying
-                    log.error("grading %s failed: %s", path.name, error)
-                    result = worker_failure(path, rubric, error)
+                    log.error("grading %s failed: %s", options[path][0], error)
+                    result = worker_failure(options[path][0], rubric, error)
                 finish(result, False)
     finally:
         for ref in running:

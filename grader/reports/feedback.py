@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 
 from grader.files import write_text_atomically
+from grader.identity import report_folder
 from grader.results import SubmissionResult
+from grader.text import printable
 
 _MARK = {"passed": "passed", "partial": "PARTIAL", "failed": "FAILED", "error": "ERROR", "timeout": "TIMED OUT",
          "missing": "MISSING"}
@@ -60,13 +62,13 @@ def _per_class_markdown(details) -> list[str]:
 
 
 def _fence(text: str) -> str:
-    return "```\n" + text.replace("```", "'''") + "\n```"
+    return "```\n" + printable(text).replace("```", "'''") + "\n```"
 
 
 def feedback_markdown(result: SubmissionResult, title: str) -> str:
-    lines = [f"# {title}: feedback for {result.student}", "", f"**Score: {result.score:g} / {result.max_score:g}**", ""]
+    lines = [f"# {_cell(title)}: feedback for {_cell(result.student)}", "", f"**Score: {result.score:g} / {result.max_score:g}**", ""]
     for item in result.items:
-        lines += [f"## {item.id}: {item.name}", "",
+        lines += [f"## {_cell(item.id)}: {_cell(item.name)}", "",
                   f"{_MARK[item.status]} ({item.score:g} / {item.max_score:g})", ""]
         if item.output:
             lines += [_fence(item.output), ""]
@@ -83,4 +85,4 @@ def feedback_markdown(result: SubmissionResult, title: str) -> str:
 
 
 def write_feedback(result: SubmissionResult, title: str, out: Path) -> Path:
-    return write_text_atomically(Path(out) / result.student / "feedback.md", feedback_markdown(result, title))
+    return write_text_atomically(report_folder(out, result.student) / "feedback.md", feedback_markdown(result, title))

@@ -9,6 +9,7 @@ from pathlib import Path
 from grader.files import write_text_atomically
 from grader.results import SubmissionResult
 from grader.rubric import Rubric
+from grader.text import csv_cell
 
 
 def _number(value: float) -> str:
@@ -19,10 +20,10 @@ def gradebook_text(results: list[SubmissionResult], rubric: Rubric) -> str:
     ids = [item.id for item in rubric.items]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", *ids])
+    writer.writerow([csv_cell(cell) for cell in ("student", "score", "max_score", *ids)])
     for result in sorted(results, key=lambda r: r.student):
         scores = {item.id: item.score for item in result.items}
-        writer.writerow([result.student, _number(result.score), _number(rubric.max_score),
+        writer.writerow([csv_cell(result.student), _number(result.score), _number(rubric.max_score),
                          *(_number(scores[i]) if i in scores else "" for i in ids)])
     return buffer.getvalue()
 

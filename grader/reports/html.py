@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from grader.files import write_text_atomically
+from grader.identity import report_folder
 from grader.reports.feedback import finite, per_class, percent
 from grader.results import ItemResult, SubmissionResult
 from grader.rubric import Rubric
@@ -76,13 +77,6 @@ def _pre(text: str) -> str:
 
 def _link(student: str) -> str:
     return f'<a href="{escape(quote(student, safe="") + "/" + PAGE)}">{escape(student)}</a>'
-
-
-def _student_folder(out: Path, student: str) -> Path:
-    # The name becomes a folder: it must stay one plain component of `out`.
-    if student in ("", ".", "..") or "/" in student or "\\" in student or "\0" in student:
-        raise ValueError(f"student name {student!r} cannot name a report folder")
-    return out / student
 
 
 # ---- charts ------------------------------------------------------------------
@@ -372,7 +366,7 @@ def _student_html(result: SubmissionResult, rubric: Rubric) -> str:
 def write_html_reports(results: list[SubmissionResult], rubric: Rubric, out: Path) -> Path:
     """Write out/report.html (class dashboard) and out/<student>/report.html (one page per student); return the dashboard path."""
     out = Path(out)
-    folders = {result.student: _student_folder(out, result.student) for result in results}
+    folders = {result.student: report_folder(out, result.student) for result in results}
     for result in results:
         folders[result.student].mkdir(parents=True, exist_ok=True)
         write_text_atomically(folders[result.student] / PAGE, _student_html(result, rubric))

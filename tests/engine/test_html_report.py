@@ -25,7 +25,7 @@ ISOLATION = {"process": True, "namespaces": True, "rlimits": {"RLIMIT_AS": 42949
 # student -> {item id: (status, output, diagnosis, counterexample)}; every other item passes.
 FAILURES = {
     "ada_lovelace": {},
-    "ben & jerry": {
+    "ben_jerry": {
         "softmax.stability": ("failed", f"Wrong values.\nYour code printed:\n{PAYLOAD}", "no_max_subtraction",
                               {"input": {"x": "array(2,) [1000, 1000]"}, "expected": "[0.5, 0.5]", "got": PAYLOAD}),
         "softmax.gradients_batch": ("failed", "Not passed.", None, {"expected": "a hidden expected value"}),
@@ -44,6 +44,12 @@ FAILURES = {
             "focal_loss.focal", "focal_loss.long_tail")},
     },
 }
+
+
+def make_result_named(student: str, rubric) -> SubmissionResult:
+    result = make_result("ada_lovelace", rubric)
+    result.student = student
+    return result
 
 
 def make_result(student: str, rubric) -> SubmissionResult:
@@ -133,15 +139,23 @@ def test_mistakes_table_counts_diagnoses_and_names_the_students(dashboard, rubri
     assert "ben" not in rows[0]
     assert rubric.mistake_hints["flipped_kernel"].split()[0] in rows[0]
     no_max = next(row for row in rows if "no_max_subtraction" in row)
-    assert "<td>1</td>" in no_max and 'href="ben%20%26%20jerry/report.html"' in no_max
+    assert "<td>1</td>" in no_max and 'href="ben_jerry/report.html"' in no_max
 
 
 def test_student_output_is_text_never_markup(dashboard):
     pages = {name: data.decode() for name, data in all_files(dashboard.parent).items()}
     assert all("<script" not in text.lower() for text in pages.values())
-    ben = pages["ben & jerry/report.html"]
+    ben = pages["ben_jerry/report.html"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in ben
-    assert "ben &amp; jerry" in ben and "ben &amp; jerry" in pages["report.html"]
+    assert "ben_jerry" in ben and "ben_jerry" in pages["report.html"]
+
+
+def test_a_name_that_is_not_an_identity_gets_no_page(rubric, tmp_path):
+    # Names come from grader.identity; one that could be a path or markup is refused, never written.
+    for name in ("ben & jerry", "../escape", "<b>x</b>", "gradebook.csv"):
+        with pytest.raises(ValueError, match="not a submission identity"):
+            write_html_reports([make_result_named(name, rubric)], rubric, tmp_path / "out")
+    assert not (tmp_path / "escape").exists() and not any((tmp_path / "out").rglob("*.html"))
 
 
 def test_pages_are_self_contained(dashboard):
@@ -174,7 +188,7 @@ def test_student_page_shows_items_diagnosis_counterexample_and_isolation(dashboa
 
 
 def test_hidden_item_says_only_whether_it_passed(dashboard):
-    ben = (dashboard.parent / "ben & jerry" / "report.html").read_text()
+    ben = (dashboard.parent / "ben_jerry" / "report.html").read_text()
     section = ben[ben.index('id="softmax.gradients_batch"'):]
     section = section[:section.index("</section>")]
     assert "Not passed." in section and "(hidden)" in section and "hidden expected value" not in ben
@@ -334,12 +348,12 @@ def test_dashboard_renders_its_charts_in_chromium(chromium, dashboard, rubric):
     assert all(chart["width"] > 100 and chart["height"] > 100 for chart in charts.values()), charts
     assert charts["chart histogram"]["drawn"] == 3  # three bins hold somebody
     assert charts["chart pass-rate"]["drawn"] == len(rubric.items)  # every item is passed by someone
-    assert "Most frequent mistakes" in page["text"] and "ben & jerry" in page["text"]
+    assert "Most frequent mistakes" in page["text"] and "ben_jerry" in page["text"]
     assert png_size(png)[0] == 1200 and len(png) > 20_000
 
 
 def test_student_page_renders_the_payload_as_text_in_chromium(chromium, dashboard):
-    problems, page, png = chromium.open(dashboard.parent / "ben & jerry" / "report.html", CHART_BOXES)
+    problems, page, png = chromium.open(dashboard.parent / "ben_jerry" / "report.html", CHART_BOXES)
     assert problems == []
     assert PAYLOAD in page["text"] and "Back to the class report" in page["text"]
     assert png_size(png)[0] == 1200
