@@ -145,7 +145,7 @@ def run(channel: socket.socket, output_fd: int, plan: sandbox.Plan, blocked: lis
         _block_imports(blocked)
         sys.path.insert(0, plan.scratch)
         sys.dont_write_bytecode = True
-        torch.set_num_threads(1)
+        torch.set_num_threads(sandbox.THREADS)
         send_message(channel, {"ready": True, "isolation": report})
         Server(channel, plan.scratch).serve()
     except BaseException as error:  # report why the child could not start, then die

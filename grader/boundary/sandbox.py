@@ -25,6 +25,9 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4
 PR_SET_NO_NEW_PRIVS = 38
 NOBODY_GID = 65534
 UID_BASE = 100_000  # uid = UID_BASE + pid: unique per live child, owned by no one else
+# Threads the child computes with (torch, OpenMP, BLAS): its CPU quota, and the CPU time a call
+# may use per second of its limit. One, so that honest code's CPU time is its wall time.
+THREADS = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -226,7 +229,7 @@ def apply(plan: Plan) -> dict:
 
 # Every layer a report can name; a rubric may require any of them.
 LAYERS = ("process", "namespaces", "network", "hidden_paths", "disk", "rlimits", "no_new_privs", "unprivileged_uid",
-          "filesystem", "seccomp")
+          "filesystem", "seccomp", "cgroup")
 
 
 def missing_layers(report: dict, required=STRICT_LAYERS) -> list[str]:

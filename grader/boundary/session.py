@@ -14,13 +14,17 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from grader.boundary import sandbox
+from grader.boundary import cgroup, sandbox
 from grader.boundary.codec import CodecError, Decoder, encode_value, read_frame, recv_message, send_message
-from grader.boundary.sandbox import UID_BASE, Plan, missing_layers
+from grader.boundary.sandbox import THREADS, UID_BASE, Plan, missing_layers
 from grader.boundary.zygote import Zygote
 
 OUTPUT_LIMIT = 4000
 START_TIMEOUT_S = 30.0
+# A call's limit counts CPU time; wall time only ends a call that waits instead of computing.
+WALL_FACTOR, WALL_GRACE_S = 3.0, 1.0
+POLL_S = 0.5  # the longest a call goes unchecked for CPU time and memory
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 
 
 class IsolationError(RuntimeError):
@@ -37,7 +41,8 @@ class Outcome:
     message: str = ""
     traceback: str = ""
     output: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time
+    cpu_seconds: float = 0.0  # CPU time of the submission's processes (see Clock)
 
     @property
     def ok(self) -> bool:
@@ -53,6 +58,26 @@ class _Child:
     read_offset: int = 0
     imported: list[str] = field(default_factory=list)
     preloaded: bool = False  # forked after the zygote's preload (what training needs) was imported
+    group: cgroup.Group | None = None  # the submission's cgroup: every process it starts, together
+    stat_fd: int | None = None  # /proc/<pid>/stat, for CPU time where no cgroup counts it
+
+    def cpu_seconds(self) -> tuple[float, str]:
+        """CPU time used so far, and what was measured."""
+        if self.group is not None:
+            used = self.group.cpu_seconds()
+            if used is not None:
+                return used, "all of the submission's processes together, counted by its cgroup"
+        if self.stat_fd is None:
+            try:
+                self.stat_fd = os.open(f"/proc/{self.pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return 0.0, "unmeasurable"
+        try:
+            fields = os.pread(self.stat_fd, 4096, 0).rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            return 0.0, "unmeasurable"
+        # utime, stime, and those of the children it waited for
+        return sum(int(value) for value in fields[11:15]) * _TICK_S, "its process and the children it waited for"
 
 
 class StudentProcess:
@@ -79,7 +104,7 @@ class StudentProcess:
         finally:
             theirs.close()
         self.starts += 1
-        child = _Child(pid, ours, output, {}, preloaded=preloaded)
+        child = _Child(pid, ours, output, {}, preloaded=preloaded, group=self._group(pid))
         ours.settimeout(START_TIMEOUT_S)
         try:
             header, _ = recv_message(ours)
@@ -90,6 +115,8 @@ class StudentProcess:
             self._kill(child)
             raise RuntimeError(f"the sandboxed process did not start: {header.get('error', 'no report')}")
         child.isolation = header["isolation"]
+        child.isolation["cgroup"] = child.group.version if child.group else False
+        child.isolation["cgroup_limits"] = child.group.limits if child.group else {}
         self.isolation = child.isolation
         missing = missing_layers(child.isolation, [*(sandbox.STRICT_LAYERS if self.strict else ()), *self.required])
         if missing:
@@ -101,13 +128,38 @@ class StudentProcess:
             self._request({"op": "import", "module": module}, START_TIMEOUT_S)
         return child
 
+    def _group(self, pid: int) -> cgroup.Group | None:
+        """A cgroup holding the new child, or None where the machine offers none.
+
+        The trusted side moves the child, rather than the child itself, so that nothing in the
+        sandbox needs the cgroup files. It does so at once, while the child sandboxes itself
+        (moving a process costs milliseconds), and always before the first request: student
+        code runs only on a request, so everything it starts is born in the group. The pid is
+        the child's: it is alive until it has sandboxed itself, and pids are not reused at once.
+        """
+        limits = self.plan.limits
+        group = cgroup.create(limits.memory_mb, limits.processes, THREADS)
+        if group is not None:
+            try:
+                group.add(pid)
+            except OSError:
+                group.close()
+                return None
+        return group
+
     def _kill(self, child: _Child, close_output: bool = True) -> None:
+        # A group holds everything the child started, whatever session or uid it moved to, and
+        # nothing in it can leave; once it is gone, no sweep of the uid's processes is needed.
+        emptied = child.group is not None and child.group.close()
+        if child.stat_fd is not None:
+            os.close(child.stat_fd)
+            child.stat_fd = None
         for target in (lambda: os.killpg(child.pid, signal.SIGKILL), lambda: os.kill(child.pid, signal.SIGKILL)):
             try:
                 target()
             except (ProcessLookupError, PermissionError):
                 pass
-        if os.geteuid() == 0:  # then the child runs as UID_BASE + pid, or did not start at all
+        if os.geteuid() == 0 and not emptied:  # then the child runs as UID_BASE + pid, or did not start at all
             _kill_uid(UID_BASE + child.pid)
         child.channel.close()
         if close_output:
@@ -142,36 +194,41 @@ class StudentProcess:
     def _request(self, header: dict, timeout_s: float, blobs=(), on_progress=None) -> Outcome:
         """Send one request and wait for its reply; progress reports on the way go to on_progress.
 
-        on_progress(report) may return a message to give up early: the child is then
-        killed and the outcome is a timeout carrying that message.
+        `timeout_s` is CPU time (see Clock). on_progress(report) may return a message to give
+        up early: the child is then killed and the outcome is a timeout carrying that message.
         """
         child = self._child or self._start()
-        started = time.monotonic()
-        deadline = started + timeout_s
+        clock = Clock(child, timeout_s)
         try:
-            child.channel.settimeout(timeout_s)
+            child.channel.settimeout(clock.backstop - clock.started)
             send_message(child.channel, header, list(blobs))
             while True:
-                reply, reply_blobs = read_frame(_reader(child.channel, deadline))
+                reply, reply_blobs = read_frame(_reader(child.channel, clock))
                 if set(reply) != {"progress"}:
                     break
-                verdict = on_progress(_progress(reply["progress"])) if on_progress else None
+                report = {**_progress(reply["progress"]), "cpu_s": clock.used()}
+                verdict = on_progress(report) if on_progress else None
                 if verdict:
-                    return self._lost(child, "timeout", started, verdict)
+                    return self._lost(child, "timeout", clock, verdict)
+            clock.check_memory()
+        except OutOfBudget as stop:
+            return self._lost(child, stop.status, clock, str(stop))
         except socket.timeout:
-            return self._lost(child, "timeout", started, f"no answer within {timeout_s:g} s")
+            return self._lost(child, "timeout", clock, clock.backstop_message())
         except (EOFError, OSError):
-            return self._lost(child, "crashed", started, "the process running the code exited or was killed")
+            return self._lost(child, "crashed", clock, clock.memory_message() or
+                              "the process running the code exited or was killed")
         except CodecError as error:
-            return self._lost(child, "error", started, f"sent something that is not plain data: {error}")
-        seconds = time.monotonic() - started
+            return self._lost(child, "error", clock, f"sent something that is not plain data: {error}")
+        seconds, cpu_seconds = time.monotonic() - clock.started, clock.used()
         output = self._read_output(child)
         if reply.get("ok") is True:
             try:
                 value = Decoder(reply_blobs).decode(reply.get("value", {"t": "none"}))
             except CodecError as error:
-                return Outcome("error", message=f"returned a value that cannot be read: {error}", output=output, seconds=seconds)
-            return Outcome("ok", value=value, output=output, seconds=seconds)
+                return Outcome("error", message=f"returned a value that cannot be read: {error}", output=output,
+                               seconds=seconds, cpu_seconds=cpu_seconds)
+            return Outcome("ok", value=value, output=output, seconds=seconds, cpu_seconds=cpu_seconds)
         error = reply.get("error") if type(reply.get("error")) is dict else {}
         return Outcome(
             "error",
@@ -180,17 +237,18 @@ class StudentProcess:
             traceback=str(error.get("traceback", ""))[:4000].replace(self.plan.scratch + os.sep, ""),
             output=output,
             seconds=seconds,
+            cpu_seconds=cpu_seconds,
         )
 
-    def _lost(self, child: _Child, status: str, started: float, message: str) -> Outcome:
-        seconds = time.monotonic() - started
+    def _lost(self, child: _Child, status: str, clock: "Clock", message: str) -> Outcome:
+        seconds, cpu_seconds = time.monotonic() - clock.started, clock.used()
         self._kill(child, close_output=False)  # stopped first, so nothing is written while it is read
         try:
             output = self._read_output(child)
         finally:
             child.output.close()
         self._child = None
-        return Outcome(status, message=message, output=output, seconds=seconds)
+        return Outcome(status, message=message, output=output, seconds=seconds, cpu_seconds=cpu_seconds)
 
     def import_module(self, module: str, timeout_s: float) -> Outcome:
         outcome = self._request({"op": "import", "module": module}, timeout_s)
@@ -223,15 +281,86 @@ def _progress(report) -> dict:
             if type(key) is str and type(value) in (int, float) and abs(value) < 1e12}
 
 
-def _reader(channel: socket.socket, deadline: float):
-    """recv for one reply that holds to the call's deadline as a whole: a child that sends a byte at a
-    time, or progress reports without end, is out of time at the deadline all the same."""
+class OutOfBudget(Exception):
+    """A call went over its CPU time or its memory; the message says what was measured."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+class Clock:
+    """When a call is out of time, and whether it went over its memory.
+
+    The limit counts CPU time, not wall time, so that other processes on the machine (a
+    neighbour's spinning submission) cannot push an honest call over it: a call may use
+    `limit × THREADS` CPU seconds, summed over all of the submission's processes where its
+    cgroup counts them, else over the child and the children it waited for (/proc). The
+    child computes with THREADS threads, so for honest code without contention CPU time is
+    wall time. Code that waits instead of computing (sleeps, blocks, trickles its reply) is
+    ended by a wall-clock backstop of WALL_FACTOR × the limit + WALL_GRACE_S.
+    """
+
+    def __init__(self, child: _Child, limit_s: float):
+        self.child = child
+        self.limit_s = limit_s
+        self.budget_s = limit_s * THREADS
+        self.started = time.monotonic()
+        self.backstop = self.started + WALL_FACTOR * limit_s + WALL_GRACE_S
+        self.cpu_start, self.measured = child.cpu_seconds()
+        self.oom_start = child.group.oom_kills() if child.group else 0
+        # How many CPUs the submission can keep busy, so a check comes no later than needed.
+        quota = child.group is not None and child.group.limits.get("cpus")
+        self.cpus = THREADS if quota else max(os.cpu_count() or 1, THREADS)
+        self.next_check = self.started + min(POLL_S, self.budget_s / self.cpus)
+
+    def used(self) -> float:
+        return max(0.0, self.child.cpu_seconds()[0] - self.cpu_start)
+
+    def memory_message(self) -> str | None:
+        group = self.child.group
+        killed = group.oom_kills() - self.oom_start if group else 0
+        if killed <= 0:
+            return None
+        return (f"out of memory: the submission's processes together went over its memory limit of "
+                f"{group.limits['memory_mb']} MiB, and the kernel killed {killed} of them")
+
+    def check_memory(self) -> None:
+        message = self.memory_message()
+        if message:
+            raise OutOfBudget("crashed", message)
+
+    def check(self) -> None:
+        """Raise OutOfBudget when the call is over its CPU time or memory; else set the next check."""
+        self.check_memory()
+        used = self.used()
+        if used > self.budget_s:
+            raise OutOfBudget("timeout", f"used {used:.1f} s of CPU time, more than the {self.budget_s:g} s allowed "
+                                         f"(measured: {self.measured})")
+        self.next_check = time.monotonic() + min(POLL_S, max(0.002, (self.budget_s - used) / self.cpus))
+
+    def backstop_message(self) -> str:
+        return (f"no answer within {WALL_FACTOR * self.limit_s + WALL_GRACE_S:g} s of wall-clock time, having used "
+                f"{self.used():.1f} s of CPU time: it waited rather than computed (the limit of {self.limit_s:g} s "
+                f"counts CPU time; wall time is cut at {WALL_FACTOR:g}× it plus {WALL_GRACE_S:g} s)")
+
+
+def _reader(channel: socket.socket, clock: Clock):
+    """recv for one reply that holds to the call's limits as a whole: a child that sends a byte at a
+    time, or progress reports without end, is out of time at its CPU limit or the wall backstop all
+    the same. Between reads the CPU time and memory are checked when due."""
     def read(size: int) -> bytes:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise socket.timeout("the call's time is up")
-        channel.settimeout(remaining)
-        return channel.recv(size)
+        while True:
+            now = time.monotonic()
+            if now >= clock.next_check:
+                clock.check()
+            if now >= clock.backstop:
+                raise socket.timeout("the call's time is up")
+            channel.settimeout(max(0.001, min(clock.backstop, clock.next_check) - now))
+            try:
+                return channel.recv(size)
+            except socket.timeout:
+                continue
     return read
 
 

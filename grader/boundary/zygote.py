@@ -19,14 +19,14 @@ import sys
 import threading
 from dataclasses import asdict
 
-from grader.boundary.sandbox import Limits, Plan
+from grader.boundary.sandbox import THREADS, Limits, Plan
 
 # Single-threaded numerics, bounded malloc arenas, and a fixed hash seed so set
 # and dict orders in student code repeat from run to run.
 CHILD_ENVIRONMENT = {
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": str(THREADS),
+    "MKL_NUM_THREADS": str(THREADS),
+    "OPENBLAS_NUM_THREADS": str(THREADS),
     "MALLOC_ARENA_MAX": "2",
     # Fixed thresholds: with glibc's adaptive ones a fresh child returns every batch's activations
     # to the kernel and faults them back in, which made training epochs 15-45% slower.

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from grader.boundary import cgroup
 from grader.boundary.sandbox import UID_BASE
 from grader.boundary.session import OUTPUT_LIMIT
 from tests.hostile.conftest import assert_contained, bystanders, grade, plant
@@ -44,6 +45,10 @@ class Spawned:
     def __init__(self):
         self.uids: set[int] = set()
         self.scratches: set[str] = set()
+        self.groups: list[cgroup.Group] = []  # where the machine gives each child a cgroup
+
+    def group_folders_left(self) -> list[str]:
+        return [folder for group in self.groups for folder in group.folders.values() if os.path.exists(folder)]
 
     def processes(self) -> set[tuple[int, int]]:
         """(pid, uid) of every live process under one of our children's private uids."""
@@ -84,7 +89,15 @@ def spawned(zygote, monkeypatch):
         record.scratches.add(plan.scratch)
         return pid, preloaded
 
+    def recording_group(*args, **kwargs):
+        group = create_group(*args, **kwargs)
+        if group is not None:
+            record.groups.append(group)
+        return group
+
+    create_group = cgroup.create
     monkeypatch.setattr(zygote, "spawn", recording)
+    monkeypatch.setattr(cgroup, "create", recording_group)
     return record
 
 
@@ -162,6 +175,7 @@ def test_a_runaway_is_stopped_and_cleaned_up(tmp_path, quick, zygote, spawned, c
     left = spawned.survivors()
     assert not left, f"processes of the sandboxed uid outlived the grading:\n{describe(left)}"
     assert not any(os.path.exists(folder) for folder in spawned.scratches), "the scratch folder was left behind"
+    assert not spawned.group_folders_left(), f"cgroups left behind: {spawned.group_folders_left()}"
     assert len(output) < OUTPUT_LIMIT + 1000, f"{len(output)} characters of output kept"
 
 
@@ -180,6 +194,7 @@ def test_a_process_that_hides_as_a_zombie_is_killed_with_the_child(tmp_path, qui
     assert_contained(result, [], [ATTACKED, *bystanders(SOFTMAX)])  # it answers right: it is the leftover that matters
     left = spawned.survivors()
     assert not left, f"processes of the sandboxed uid outlived the grading:\n{describe(left)}"
+    assert not spawned.group_folders_left(), f"cgroups left behind: {spawned.group_folders_left()}"
 
 
 def test_a_flood_of_output_is_cut_to_a_readable_size(tmp_path, quick, zygote):

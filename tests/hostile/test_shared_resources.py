@@ -1,0 +1,143 @@
+"""What submissions share with each other and with the machine: memory and processes are capped
+for all of a submission's processes together, time limits count CPU time so a neighbour's load
+cannot fail an honest call."""
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.boundary import Plan, StudentProcess, cgroup, default_read_only
+from tests.boundary.machine_cgroups import can_have_cgroups
+from tests.hostile.conftest import assert_contained, bystanders, grade, plant
+
+SOFTMAX = "softmax_classifier.py"
+ATTACKED = "softmax.stability"
+
+# Eight processes of 700 MiB each, 5.6 GiB together: each is under a 2 GiB cap on its own.
+FORK_8_X_700MB = '''import os, time
+import numpy as np
+
+def softmax(logits):
+    children = []
+    for _ in range(8):
+        pid = os.fork()
+        if pid == 0:
+            hoard = bytearray(700 * 2**20)  # zero-filled: every page is touched
+            time.sleep(30)
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    z = np.asarray(logits, dtype=np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+'''
+
+
+class Groups:
+    """The cgroups made while a test watched, with each one's memory peak and members when closed."""
+
+    def __init__(self):
+        self.made: list[cgroup.Group] = []
+        self.peaks: list[int] = []
+        self.members: set[int] = set()
+
+
+@pytest.fixture
+def groups(monkeypatch):
+    record = Groups()
+    create, close = cgroup.create, cgroup.Group.close
+
+    def recording_create(*args, **kwargs):
+        group = create(*args, **kwargs)
+        if group is not None:
+            record.made.append(group)
+        return group
+
+    def recording_close(group):
+        record.peaks.append(group.memory_peak() or 0)
+        record.members.update(group.pids())
+        return close(group)
+
+    monkeypatch.setattr(cgroup, "create", recording_create)
+    monkeypatch.setattr(cgroup.Group, "close", recording_close)
+    return record
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not can_have_cgroups(), reason="this machine lets this process make no cgroups")
+def test_many_processes_share_one_memory_cap(tmp_path, bundled, zygote, groups):
+    """8 × 700 MiB under a 2 GiB cap: stopped, with a verdict that says memory, and nothing left behind."""
+    rubric = dataclasses.replace(bundled, memory_mb=2048,
+                                 items=tuple(dataclasses.replace(item, timeout_s=5.0) for item in bundled.items))
+    others = bystanders(SOFTMAX)[:1]
+    started = time.monotonic()
+    result = grade(plant(tmp_path, {SOFTMAX: FORK_8_X_700MB}), rubric, zygote, [ATTACKED], others)
+    seconds = time.monotonic() - started
+    assert_contained(result, [ATTACKED], others, statuses=("error",), message="memory")
+    assert result.isolation["cgroup"] and result.isolation["cgroup_limits"]["memory_mb"] == 2048
+    assert seconds < 20, f"grading took {seconds:.1f} s"
+    assert groups.peaks and max(groups.peaks) <= 2048 << 20, [peak >> 20 for peak in groups.peaks]
+    assert not any(os.path.exists(folder) for group in groups.made for folder in group.folders.values())
+    deadline = time.monotonic() + 3
+    while any(alive(pid) for pid in groups.members) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in groups.members if alive(pid)], "a process of the submission outlived it"
+
+
+# Computes until its own process has used `seconds` of CPU time: the same work however loaded the machine is.
+FIXED_WORK = '''import time
+
+def work(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+    return "done"
+'''
+
+
+@pytest.fixture
+def child(zygote):
+    scratch = tempfile.mkdtemp(prefix="grader-test-")
+    Path(scratch, "m.py").write_text(FIXED_WORK)
+    process = StudentProcess(zygote, Plan(scratch=scratch, hide=[], read_only=default_read_only()), [])
+    yield process
+    process.close()
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_a_neighbour_s_load_does_not_push_an_honest_call_over_its_limit(child):
+    """1 s of work under a 1.6 s limit while spinning processes keep every core busy: the call's
+    wall time goes over the limit, its CPU time does not, and it passes."""
+    assert child.import_module("m", 30).ok
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 1))]
+    try:
+        time.sleep(0.2)
+        outcome = child.call("m", "work(1.0)", {}, 1.6)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    assert outcome.ok and outcome.value == "done", outcome
+    assert outcome.cpu_seconds < 1.6 < outcome.seconds, outcome  # a wall-clock limit would have failed it
+
+
+def test_a_call_over_its_cpu_time_is_stopped_with_what_was_measured(child):
+    assert child.import_module("m", 30).ok
+    outcome = child.call("m", "work(30)", {}, 0.5)
+    assert outcome.status == "timeout" and outcome.seconds < 5, outcome
+    assert "s of CPU time, more than the 0.5 s allowed" in outcome.message, outcome.message
