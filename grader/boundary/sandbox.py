@@ -159,6 +159,35 @@ def _cover(by_ancestor: dict[str, list[str]]) -> list[str]:
     return exposed
 
 
+def _private_proc() -> bool:
+    """Mount a proc of the child's own over /proc, where other uids' processes are invisible.
+
+    Other processes' command lines and environments show folders, rubrics and the grader's
+    arguments. Each mount of proc has its own options from Linux 5.8, the first to accept
+    "invisible": an older kernel refuses it, rather than changing the /proc everyone shares.
+    Only for a child that drops root, which hidepid does not hide anything from.
+    """
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    return _libc.mount(b"proc", b"/proc", b"proc", flags, b"hidepid=invisible") == 0
+
+
+def _own_proc_only(read_only: list[str]) -> list[str]:
+    """`read_only` with /proc narrowed to its global files and this process's own folder.
+
+    Where proc cannot be mounted afresh (no namespaces), Landlock keeps the child out of
+    other processes' folders: /proc/self resolves to the child's own, which is granted.
+    Processes the child forks cannot read their own folders then, a price for the fallback.
+    """
+    if "/proc" not in read_only:
+        return read_only
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return [p for p in read_only if p != "/proc"]
+    shared = [f"/proc/{name}" for name in sorted(entries) if not name.isdigit() and name not in ("self", "thread-self")]
+    return [p for p in read_only if p != "/proc"] + shared + [f"/proc/{os.getpid()}"]
+
+
 def _rlimits(limits: Limits, gpu: bool) -> dict:
     applied = {}
     for name, value in (
@@ -194,6 +223,7 @@ def apply(plan: Plan) -> dict:
     report["disk"] = bool(report["namespaces"] and _bound_scratch(plan.scratch, plan.limits.disk_mb))
     if report["namespaces"]:
         _cover_shared(plan.scratch, [*keep, *(os.path.realpath(p) for p in plan.devices)])
+    report["hidden_processes"] = "hidepid" if report["namespaces"] and can_drop and _private_proc() else False
 
     if can_drop:
         os.chown(plan.scratch, uid, NOBODY_GID)
@@ -211,11 +241,15 @@ def apply(plan: Plan) -> dict:
 
     try:
         read_only = plan.read_only + (["/sys"] if plan.devices else [])  # the CUDA driver reads PCI details there
+        if not report["hidden_processes"]:
+            read_only = _own_proc_only(read_only)
         enforced = landlock.restrict(read_only, [plan.scratch, "/dev/null", *plan.devices])
     except OSError as error:
         enforced = {"abi": 0, "error": str(error)}
     report["landlock"] = enforced
     report["filesystem"] = enforced.get("abi", 0) > 0
+    if not report["hidden_processes"] and report["filesystem"]:
+        report["hidden_processes"] = "landlock"
     try:
         filtered = seccomp.install()
     except (OSError, ValueError, RuntimeError) as error:  # a kernel or libseccomp that refuses a rule: reported missing
@@ -229,7 +263,7 @@ def apply(plan: Plan) -> dict:
 
 # Every layer a report can name; a rubric may require any of them.
 LAYERS = ("process", "namespaces", "network", "hidden_paths", "disk", "rlimits", "no_new_privs", "unprivileged_uid",
-          "filesystem", "seccomp", "cgroup")
+          "filesystem", "seccomp", "hidden_processes", "cgroup")
 
 
 def missing_layers(report: dict, required=STRICT_LAYERS) -> list[str]:

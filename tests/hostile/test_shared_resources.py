@@ -1,6 +1,6 @@
 """What submissions share with each other and with the machine: memory and processes are capped
 for all of a submission's processes together, time limits count CPU time so a neighbour's load
-cannot fail an honest call."""
+cannot fail an honest call, and no submission can read other processes' command lines."""
 
 import dataclasses
 import os
@@ -16,6 +16,7 @@ import pytest
 from grader.boundary import Plan, StudentProcess, cgroup, default_read_only
 from tests.boundary.machine_cgroups import can_have_cgroups
 from tests.hostile.conftest import assert_contained, bystanders, grade, plant
+from tests.machine import can_have
 
 SOFTMAX = "softmax_classifier.py"
 ATTACKED = "softmax.stability"
@@ -141,3 +142,57 @@ def test_a_call_over_its_cpu_time_is_stopped_with_what_was_measured(child):
     outcome = child.call("m", "work(30)", {}, 0.5)
     assert outcome.status == "timeout" and outcome.seconds < 5, outcome
     assert "s of CPU time, more than the 0.5 s allowed" in outcome.message, outcome.message
+
+
+# Every other process's command line it can read, and its own.
+READ_PROC = '''import os
+
+def command_lines():
+    seen = {}
+    for entry in os.listdir("/proc") if os.access("/proc", os.R_OK) else []:
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    seen[entry] = handle.read().decode(errors="replace")
+            except OSError:
+                pass
+    return seen
+
+def read(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().decode(errors="replace")
+    except OSError as error:
+        return type(error).__name__
+
+def own():
+    return read("self")
+'''
+
+
+@pytest.mark.skipif(not ((can_have()["namespaces"] and can_have()["unprivileged_uid"]) or can_have()["filesystem"]),
+                    reason="this machine has neither namespaces with a private uid nor Landlock")
+def test_other_processes_command_lines_are_out_of_reach(zygote, tmp_path):
+    secret = f"--token=secret-{os.getpid()}-{time.monotonic_ns()}"
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", secret])
+    scratch = tempfile.mkdtemp(prefix="grader-test-")
+    Path(scratch, "m.py").write_text(READ_PROC)
+    process = StudentProcess(zygote, Plan(scratch=scratch, hide=[str(tmp_path)], read_only=default_read_only()), [])
+    try:
+        time.sleep(0.1)
+        with open(f"/proc/{bystander.pid}/cmdline", "rb") as handle:
+            assert secret.encode() in handle.read()  # there to be read, for anyone not sandboxed
+        assert process.import_module("m", 30).ok
+        assert process.isolation["hidden_processes"] in ("hidepid", "landlock")
+        seen = process.call("m", "command_lines()", {}, 30)
+        assert seen.ok and not any(secret in line for line in seen.value.values()), seen.value
+        assert seen.value == {}, f"read the command lines of {sorted(seen.value)}"
+        for pid in (bystander.pid, os.getpid(), 1):
+            outcome = process.call("m", "read(p)", {"p": str(pid)}, 30)
+            assert outcome.value in ("FileNotFoundError", "PermissionError"), (pid, outcome.value)
+        assert "grader.boundary.zygote" in process.call("m", "own()", {}, 30).value  # its own, forked from the zygote
+    finally:
+        process.close()
+        bystander.kill()
+        bystander.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
