@@ -1,15 +1,15 @@
 """What this machine can do to confine student code, layer by layer, for `grader doctor`.
 
-Every layer is read from a real child's report; cgroups, which the grader does not
-use, and the kernel's seccomp support are probed here so the instructor knows why.
+Every layer is read from a real child's report; where cgroups or seccomp are missing, the
+machine is probed here so the instructor knows why.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.boundary import cgroup
 from grader.boundary.sandbox import missing_layers
 
 __all__ = ["Layer", "host_layers", "missing_layers"]
@@ -30,27 +30,32 @@ def _seccomp_supported() -> bool:
         return False
 
 
-def _cgroups_writable() -> bool:
-    """cgroup v2 is mounted and this process could create a child group (it removes it again)."""
-    root = Path("/sys/fs/cgroup")
-    if not (root / "cgroup.controllers").is_file():
-        return False
-    probe = root / f"grader-doctor-{os.getpid()}"
-    try:
-        probe.mkdir()
-    except OSError:
-        return False
-    try:
-        return (probe / "memory.max").exists()
-    finally:
-        probe.rmdir()
+def _cgroup_detail(report: dict) -> str:
+    version, limits = report.get("cgroup"), report.get("cgroup_limits") or {}
+    if version:
+        swap = " (swap included)" if version == "v2" or limits.get("swap_counted") else ""
+        cpus = f", {limits['cpus']} CPU" if limits.get("cpus") else ""
+        return (f"cgroup {version}, a group per child: memory {limits.get('memory_mb')} MiB{swap}, "
+                f"{limits.get('processes')} processes{cpus}, for all of a submission's processes together; "
+                "call limits count their CPU time; killed and removed with the child")
+    found = cgroup.layout()
+    why = f"cgroup {found.version} is writable here, but the child was not put in a group" if found.version else found.reason
+    return f"{why}: memory, processes and CPU are capped per process with rlimits, and call limits count the child's CPU time"
+
+
+def _hidden_processes_detail(how) -> str:
+    if how == "hidepid":
+        return "a proc of its own (hidepid=invisible): other processes, their command lines and environments, are invisible"
+    if how == "landlock":
+        return "Landlock grants /proc's shared files and the child's own folder: other processes cannot be read"
+    return "/proc shows every process's command line and environment to the child"
 
 
 def host_layers(report: dict) -> list[Layer]:
     landlock = report.get("landlock") or {}
     limits = report.get("rlimits") or {}
     memory = limits.get("RLIMIT_AS") or limits.get("RLIMIT_DATA")
-    seccomp, cgroups = _seccomp_supported(), _cgroups_writable()
+    seccomp = _seccomp_supported()
     filtered = report.get("syscalls") or {}
     return [
         Layer("separate process", bool(report.get("process")), True,
@@ -68,7 +73,7 @@ def host_layers(report: dict) -> list[Layer]:
         Layer("no_new_privs", bool(report.get("no_new_privs")), bool(report.get("no_new_privs")),
               "setuid programs cannot raise privileges"),
         Layer("rlimits", bool(limits), bool(limits),
-              f"memory {int(memory) >> 20} MiB, CPU, file size, open files, processes" if memory else "none applied"),
+              f"per process: memory {int(memory) >> 20} MiB, CPU, file size, open files, processes" if memory else "none applied"),
         Layer("landlock", bool(report.get("filesystem")), bool(report.get("filesystem")),
               f"ABI {landlock.get('abi', 0)}: reads only the interpreter and libraries (never the trusted packages), "
               "writes only its scratch folder"
@@ -79,6 +84,7 @@ def host_layers(report: dict) -> list[Layer]:
               if report.get("seccomp") else
               ("the kernel supports it, but " if seccomp else "the kernel has no seccomp, so ")
               + f"no filter was installed: {filtered.get('error', 'unknown reason')}"),
-        Layer("cgroups", cgroups, False,
-              ("cgroup v2 is writable here, but " if cgroups else "") + "memory and CPU are capped with rlimits"),
+        Layer("cgroups", bool(cgroup.layout().version), bool(report.get("cgroup")), _cgroup_detail(report)),
+        Layer("hidden processes", bool(report.get("hidden_processes")), bool(report.get("hidden_processes")),
+              _hidden_processes_detail(report.get("hidden_processes"))),
     ]
