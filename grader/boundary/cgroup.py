@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass, field
 
 PERIOD_US = 100_000  # the CPU quota's accounting period
-_NAME = re.compile(r"grader-(\d+)-(\d+)$")  # grader-<owner pid>-<serial>
+# grader-<owner pid>-<serial>-ns<pid namespace>: an owner pid means something only in its own namespace
+_NAME = re.compile(r"grader-(\d+)-\d+-ns(\d+)$")
 _serial = itertools.count(1)
 
 
@@ -202,8 +203,17 @@ def layout() -> Layout:
     return Layout(False, reason="; ".join(reasons))
 
 
+def _pid_namespace() -> int:
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
 def _sweep(found: Layout) -> None:
-    """Remove groups that a grader which died left behind (their owner no longer exists)."""
+    """Remove groups that a grader which died left behind: their owner, in this pid namespace, is gone.
+    What they still hold (a dead grader's grandchildren) is killed."""
+    namespace = str(_pid_namespace())
     for base in set(found.bases.values()):
         try:
             names = os.listdir(base)
@@ -211,7 +221,7 @@ def _sweep(found: Layout) -> None:
             continue
         for name in names:
             match = _NAME.match(name)
-            if match and not _alive(int(match.group(1))):
+            if match and match.group(2) == namespace and not _alive(int(match.group(1))):
                 _remove([os.path.join(base, name)], deadline=time.monotonic() + 0.2)
 
 
@@ -354,7 +364,7 @@ def create(memory_mb: int, processes: int, cpus: int) -> Group | None:
     if not found.version:
         return None
     _retry_pending()
-    name = f"grader-{os.getpid()}-{next(_serial)}"
+    name = f"grader-{os.getpid()}-{next(_serial)}-ns{_pid_namespace()}"
     folders = {controller: os.path.join(base, name) for controller, base in found.bases.items()}
     memory = memory_mb << 20
     limits = {"memory_mb": memory_mb, "processes": processes, "cpus": cpus if found.cpu_quota else None}
@@ -366,9 +376,10 @@ def create(memory_mb: int, processes: int, cpus: int) -> Group | None:
         if found.version == "v2":
             folder = folders[""]
             _write(os.path.join(folder, "memory.max"), memory)
-            if os.path.exists(os.path.join(folder, "memory.swap.max")):
-                _write(os.path.join(folder, "memory.swap.max"), 0)
-            _write(os.path.join(folder, "memory.oom.group"), 1)  # one process over the cap ends them all
+            limits["swap_counted"] = os.path.exists(os.path.join(folder, "memory.swap.max"))
+            for setting, value in (("memory.swap.max", 0), ("memory.oom.group", 1)):  # where the kernel has them
+                if os.path.exists(os.path.join(folder, setting)):
+                    _write(os.path.join(folder, setting), value)  # no swap; one process over the cap ends them all
             _write(os.path.join(folder, "pids.max"), processes)
             if found.cpu_quota:
                 _write(os.path.join(folder, "cpu.max"), f"{cpus * PERIOD_US} {PERIOD_US}")

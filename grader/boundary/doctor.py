@@ -33,7 +33,7 @@ def _seccomp_supported() -> bool:
 def _cgroup_detail(report: dict) -> str:
     version, limits = report.get("cgroup"), report.get("cgroup_limits") or {}
     if version:
-        swap = " (swap included)" if version == "v2" or limits.get("swap_counted") else ""
+        swap = " (swap included)" if limits.get("swap_counted") else ""
         cpus = f", {limits['cpus']} CPU" if limits.get("cpus") else ""
         return (f"cgroup {version}, a group per child: memory {limits.get('memory_mb')} MiB{swap}, "
                 f"{limits.get('processes')} processes{cpus}, for all of a submission's processes together; "
