@@ -3,6 +3,7 @@ for all of a submission's processes together, time limits count CPU time so a ne
 cannot fail an honest call, and no submission can read other processes' command lines."""
 
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from grader.boundary import Plan, StudentProcess, cgroup, default_read_only
 from tests.boundary.machine_cgroups import can_have_cgroups
 from tests.hostile.conftest import assert_contained, bystanders, grade, plant
-from tests.machine import can_have
+from tests.machine import can_have, in_container
 
 SOFTMAX = "softmax_classifier.py"
 ATTACKED = "softmax.stability"
@@ -125,7 +126,9 @@ def test_a_neighbour_s_load_does_not_push_an_honest_call_over_its_limit(child):
     """1 s of work under a 1.6 s limit while spinning processes keep every core busy: the call's
     wall time goes over the limit, its CPU time does not, and it passes."""
     assert child.import_module("m", 30).ok
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 1))]
+    # Each in a session of its own: the scheduler weighs a session (autogroup) as one, whatever it holds.
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+                for _ in range(2 * (os.cpu_count() or 1))]
     try:
         time.sleep(0.2)
         outcome = child.call("m", "work(1.0)", {}, 1.6)
@@ -149,7 +152,11 @@ READ_PROC = '''import os
 
 def command_lines():
     seen = {}
-    for entry in os.listdir("/proc") if os.access("/proc", os.R_OK) else []:
+    try:
+        entries = os.listdir("/proc")
+    except PermissionError:  # Landlock's rules grant no listing of /proc
+        entries = []
+    for entry in entries:
         if entry.isdigit() and int(entry) != os.getpid():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as handle:
@@ -196,3 +203,44 @@ def test_other_processes_command_lines_are_out_of_reach(zygote, tmp_path):
         bystander.kill()
         bystander.wait()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+# Run under tests.dockerlike: no namespaces, so no proc of its own; Landlock's rules must do it.
+IN_A_CONTAINER = """
+import json, os, subprocess, sys, tempfile
+from pathlib import Path
+from grader.boundary import Plan, StudentProcess, Zygote, default_read_only
+from tests.hostile.test_shared_resources import READ_PROC
+bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", sys.argv[1]])
+scratch = tempfile.mkdtemp(prefix="grader-test-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None)
+os.chmod(scratch, 0o755)
+Path(scratch, "m.py").write_text(READ_PROC)
+zygote = Zygote()
+process = StudentProcess(zygote, Plan(scratch=scratch, hide=[], read_only=default_read_only()), [])
+try:
+    process.import_module("m", 60)
+    seen = process.call("m", "command_lines()", {}, 30)
+    print(json.dumps({"isolation": process.isolation, "listed": seen.value if seen.ok else seen.message,
+                      "read": [process.call("m", "read(p)", {"p": str(pid)}, 30).value for pid in (bystander.pid, 1)],
+                      "own": process.call("m", "own()", {}, 30).value}))
+finally:
+    process.close()
+    zygote.close()
+    bystander.kill()
+    os.rmdir(os.path.join(scratch)) if not os.listdir(scratch) else None
+"""
+
+
+@pytest.mark.skipif(in_container() or os.geteuid() != 0 or not can_have()["seccomp"] or not can_have()["filesystem"],
+                    reason="a container's root is reproduced only by root, with seccomp; the fallback needs Landlock")
+def test_without_namespaces_landlock_keeps_other_processes_out_of_reach():
+    secret = f"--token=secret-{os.getpid()}-{time.monotonic_ns()}"
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "tests.dockerlike", sys.executable, "-c", IN_A_CONTAINER, secret],
+                          cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["isolation"]["namespaces"] is False and report["isolation"]["hidden_processes"] == "landlock", report
+    assert report["listed"] == {} and secret not in done.stdout, report
+    assert report["read"] == ["PermissionError", "PermissionError"], report
+    assert "grader.boundary.zygote" in report["own"]
