@@ -41,9 +41,10 @@ def _fs_rights(abi: int) -> int:
     return rights
 
 
-def restrict(read_only: list[str], writable: list[str]) -> dict:
+def restrict(read_only: list[str], writable: list[str], listable=()) -> dict:
     """Confine this thread and its future children; returns what was enforced.
 
+    `listable` folders may be listed, with the folders beneath them, and no file in them read.
     Must run after PR_SET_NO_NEW_PRIVS and before any other thread starts.
     """
     abi = abi_version()
@@ -59,7 +60,7 @@ def restrict(read_only: list[str], writable: list[str]) -> dict:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     read = EXECUTE | READ_FILE | READ_DIR
     try:
-        for paths, rights in ((read_only, read), (writable, handled)):
+        for paths, rights in ((listable, READ_DIR), (read_only, read), (writable, handled)):
             for path in paths:
                 _allow(ruleset, path, rights)
         if _libc.syscall(_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:

@@ -175,7 +175,8 @@ def _own_proc_only(read_only: list[str]) -> list[str]:
     """`read_only` with /proc narrowed to its global files and this process's own folder.
 
     Where proc cannot be mounted afresh (no namespaces), Landlock keeps the child out of
-    other processes' folders: /proc/self resolves to the child's own, which is granted.
+    other processes' folders: /proc/self resolves to the child's own, which is granted, and
+    /proc may still be listed (pids are no secret; command lines and environments are).
     Processes the child forks cannot read their own folders then, a price for the fallback.
     """
     if "/proc" not in read_only:
@@ -241,9 +242,10 @@ def apply(plan: Plan) -> dict:
 
     try:
         read_only = plan.read_only + (["/sys"] if plan.devices else [])  # the CUDA driver reads PCI details there
-        if not report["hidden_processes"]:
-            read_only = _own_proc_only(read_only)
-        enforced = landlock.restrict(read_only, [plan.scratch, "/dev/null", *plan.devices])
+        listable = []
+        if not report["hidden_processes"] and "/proc" in read_only:
+            read_only, listable = _own_proc_only(read_only), ["/proc"]
+        enforced = landlock.restrict(read_only, [plan.scratch, "/dev/null", *plan.devices], listable)
     except OSError as error:
         enforced = {"abi": 0, "error": str(error)}
     report["landlock"] = enforced
