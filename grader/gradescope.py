@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from grader.files import write_text_atomically
-from grader.results import SubmissionResult
+from grader.results import SubmissionResult, shown_status
 from grader.rubric import VISIBILITIES, Rubric, RubricError, load_rubric
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -94,7 +94,7 @@ def _test(rubric_item, graded) -> dict:
     if graded is None:
         score, status, output, tags = 0.0, "not graded", "This item was not graded.", []
     else:
-        score, status, output = graded.score, graded.status, _item_output(graded)
+        score, status, output = graded.score, shown_status(graded), _item_output(graded)
         tags = [graded.diagnosis] if graded.diagnosis else []
     return {
         "score": score,

@@ -69,6 +69,14 @@ class SubmissionResult:
         return json.dumps(self.to_dict(with_timing), indent=2, sort_keys=False, allow_nan=False)
 
 
+def shown_status(item: ItemResult) -> str:
+    """The status a student may see. A hidden item says only whether it passed (and partial credit,
+    which its score shows anyway): which way it failed would be a channel out of the hidden inputs."""
+    if item.visibility == "hidden" and item.status not in ("passed", "partial"):
+        return "failed"
+    return item.status
+
+
 def result_from_dict(data: dict) -> SubmissionResult:
     """A result read back from result.json (written by this grader, never by student code)."""
     items = [ItemResult(**item) for item in data["items"]]

@@ -7,29 +7,33 @@ formula. HTML escaping lives with the HTML writer (html.escape).
 
 from __future__ import annotations
 
-import re
-
-# C0 and C1 controls (escape sequences start with one), and the invisible characters that
-# reorder or hide text (bidirectional overrides, zero-width characters).
-_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-_CONTROL = re.compile(f"[{_UNSAFE}]")
-_CONTROL_OR_LINE = re.compile(f"[{_UNSAFE}\n\t]")
+KEPT = "\n\t"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
-def _escape(match: re.Match) -> str:
-    code = ord(match.group())
-    return "\\n" if code == 10 else "\\t" if code == 9 else f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+def _escape(char: str) -> str:
+    code = ord(char)
+    return "\\n" if code == 10 else "\\t" if code == 9 else f"\\x{code:02x}" if code < 0x100 else \
+        f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _escaped(text: str, kept: str) -> str:
+    # Python's own idea of printable excludes every control and format character (escape
+    # sequences, bidirectional overrides, zero-width and tag characters), separators but the
+    # space, and unassigned code points.
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in kept else _escape(c) for c in text)
 
 
 def printable(text: str) -> str:
-    """Lines and tabs kept; every other control or invisible character written as an escape."""
-    return _CONTROL.sub(_escape, str(text))
+    """Lines and tabs kept; every other character that is not printable written as an escape."""
+    return _escaped(str(text), KEPT)
 
 
 def one_line(text: str) -> str:
     """As printable, with line breaks and tabs escaped too: for a log line or a table cell."""
-    return _CONTROL_OR_LINE.sub(_escape, str(text))
+    return _escaped(str(text), "")
 
 
 def csv_cell(value) -> str:

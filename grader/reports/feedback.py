@@ -8,7 +8,7 @@ from pathlib import Path
 
 from grader.files import write_text_atomically
 from grader.identity import report_folder
-from grader.results import SubmissionResult
+from grader.results import SubmissionResult, shown_status
 from grader.text import printable
 
 _MARK = {"passed": "passed", "partial": "PARTIAL", "failed": "FAILED", "error": "ERROR", "timeout": "TIMED OUT",
@@ -66,10 +66,11 @@ def _fence(text: str) -> str:
 
 
 def feedback_markdown(result: SubmissionResult, title: str) -> str:
-    lines = [f"# {_cell(title)}: feedback for {_cell(result.student)}", "", f"**Score: {result.score:g} / {result.max_score:g}**", ""]
+    # The student's name is an identity (grader.identity): letters, digits and . _ - only.
+    lines = [f"# {title}: feedback for {result.student}", "", f"**Score: {result.score:g} / {result.max_score:g}**", ""]
     for item in result.items:
-        lines += [f"## {_cell(item.id)}: {_cell(item.name)}", "",
-                  f"{_MARK[item.status]} ({item.score:g} / {item.max_score:g})", ""]
+        lines += [f"## {item.id}: {item.name}", "",
+                  f"{_MARK[shown_status(item)]} ({item.score:g} / {item.max_score:g})", ""]
         if item.output:
             lines += [_fence(item.output), ""]
         # The output holds a fixed-width copy of this table; this one reads better once rendered.

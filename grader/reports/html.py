@@ -15,7 +15,7 @@ from urllib.parse import quote
 from grader.files import write_text_atomically
 from grader.identity import report_folder
 from grader.reports.feedback import finite, per_class, percent
-from grader.results import ItemResult, SubmissionResult
+from grader.results import ItemResult, SubmissionResult, shown_status
 from grader.rubric import Rubric
 
 HISTOGRAM_BINS = 10
@@ -323,7 +323,7 @@ def _item_section(item: ItemResult, rubric: Rubric) -> list[str]:
     lines = [
         f'<section class="item" id="{escape(item.id)}">',
         f"<h2>{escape(item.id)}: {escape(item.name)}</h2>",
-        f'<p><span class="status-{escape(item.status)}">{escape(item.status)}</span>, '
+        f'<p><span class="status-{escape(shown_status(item))}">{escape(shown_status(item))}</span>, '
         f"{_number(item.score)} / {_number(item.max_score)} points"
         f"{'' if item.visibility == 'visible' else f' ({escape(item.visibility)})'}</p>",
     ]
