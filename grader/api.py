@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import stat
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +77,19 @@ def sandbox_plan(rubric: Rubric, scratch: str, submission_source: str, hide=(), 
     )
 
 
+def _reachable_by_others(folder: str) -> bool:
+    path = Path(folder).resolve()
+    return all(os.stat(part).st_mode & stat.S_IXOTH for part in (path, *path.parents))
+
+
+def scratch_base() -> str | None:
+    """Where a submission's copy goes: the temp folder (None), unless a child running under a uid
+    of its own could not reach it, as with a TMPDIR inside a private home; then /tmp."""
+    if os.geteuid() != 0 or _reachable_by_others(tempfile.gettempdir()):
+        return None
+    return "/tmp" if _reachable_by_others("/tmp") else None
+
+
 def item_result(item: Item, verdict: Verdict) -> ItemResult:
     hidden = item.visibility == "hidden"
     return ItemResult(
@@ -138,7 +153,7 @@ def _check(context: Context, item: Item) -> Verdict:
 
 def _serve(group: list[Item], submission, rubric: Rubric, run: _Run, options: dict) -> None:
     """Grade `group` in one child over its own copy of the submission's files."""
-    scratch = submission.materialise()
+    scratch = submission.materialise(scratch_base())
     process = None
     try:
         plan = sandbox_plan(rubric, scratch, submission.source, options["hide"], gpu=options["gpu"])
@@ -226,9 +241,7 @@ def write_result(result: SubmissionResult, out) -> Path:
 
 def probe_isolation(zygote: Zygote | None = None) -> dict:
     """The isolation layers a child gets on this machine, measured by starting one."""
-    import tempfile
-
-    scratch = tempfile.mkdtemp(prefix="grader-probe-")
+    scratch = tempfile.mkdtemp(prefix="grader-probe-", dir=scratch_base())
     decoy = tempfile.mkdtemp(prefix="grader-probe-hidden-")  # something to hide, so hiding is measured
     Path(scratch, "probe.py").write_text("")
     trusted = [decoy, *own_installation()]

@@ -384,6 +384,7 @@ def run() -> None:
     the slow way would add most of a second to every command.
     """
     from grader.boundary.zygote import close_shared
+    from grader.pool import remove_leftovers
 
     try:
         code = main()
@@ -395,4 +396,5 @@ def run() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
     close_shared()
+    remove_leftovers()
     os._exit(code)

@@ -8,6 +8,7 @@ thread pools, and spawning each worker would pay the imports once per worker.
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 
 _PRELOAD = ["grader.batch"]
 
@@ -28,3 +29,11 @@ def start_early() -> None:
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+
+
+def remove_leftovers() -> None:
+    """Remove multiprocessing's temporary folder (the fork server's socket), as its exit handler
+    would: the command line ends with os._exit, which skips that handler."""
+    folder = multiprocessing.current_process()._config.get("tempdir")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -36,9 +37,11 @@ def grade(*args, **kwargs):
 
 
 def test_grade_writes_every_report_and_a_row_per_student(batch, small_rubric, tmp_path):
-    out = tmp_path / "out"
-    done = grade(batch, "--rubric", small_rubric, "--out", out, "--jobs", "2")
+    out, temp = tmp_path / "out", tmp_path / "temp"
+    temp.mkdir()
+    done = grade(batch, "--rubric", small_rubric, "--out", out, "--jobs", "2", env={**os.environ, "TMPDIR": str(temp)})
     assert done.returncode == 0, done.stderr
+    assert list(temp.iterdir()) == []  # no scratch copy, and not the fork server's folder either
     rows = list(csv.reader((out / "gradebook.csv").open()))
     rubric_ids = [item["id"] for item in yaml.safe_load(small_rubric.read_text())["items"]]
     assert rows[0] == ["student", "score", "max_score", *rubric_ids]
