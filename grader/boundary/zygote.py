@@ -36,9 +36,16 @@ CHILD_ENVIRONMENT = {
     "PYTHONDONTWRITEBYTECODE": "1",
 }
 # What of the grader's environment reaches the zygote, and so student code: enough to import Python's
-# packages and find a GPU, and no more (no HOME, no tokens, no cluster addresses).
-PASSED_ENVIRONMENT = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR")
-PASSED_PREFIXES = ("LC_", "CUDA_", "NVIDIA_")
+# packages and find a GPU, and no more (no HOME, no tokens, no cluster addresses). Exact names only:
+# a prefix such as NVIDIA_ would pass NVIDIA_API_KEY too.
+PASSED_ENVIRONMENT = (
+    "PYTHONPATH", "LD_LIBRARY_PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+    "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE", "LC_MONETARY", "LC_MESSAGES",
+    "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "CUDA_HOME", "CUDA_PATH", "CUDA_MODULE_LOADING",
+    "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES",
+)
+# A fixed PATH: the grader's may name private folders, and student code needs no program of its own.
+CHILD_PATH = os.pathsep.join(dict.fromkeys([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]))
 _MAX_REQUEST = 1 << 20
 _ENTRY = "import sys; from grader.boundary.zygote import main; main(int(sys.argv[1]), sys.argv[2:])"
 # Building a torch optimizer imports torch._dynamo (2-3 s); a zygote that will fork training
@@ -47,8 +54,10 @@ TRAINING_PRELOAD = ("torch._dynamo",)
 
 
 def child_environment(environment) -> dict:
-    return {key: value for key, value in environment.items()
-            if key in PASSED_ENVIRONMENT or key.startswith(PASSED_PREFIXES)}
+    passed = {key: value for key, value in environment.items() if key in PASSED_ENVIRONMENT}
+    if "PYTHONPATH" in passed:  # the zygote runs in "/": relative entries keep meaning what they meant here
+        passed["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in passed["PYTHONPATH"].split(os.pathsep) if p)
+    return {**passed, "PATH": CHILD_PATH}
 
 
 def _serve(control: socket.socket, preload=()) -> None:
@@ -128,8 +137,12 @@ class Zygote:
         # SEQPACKET keeps each request one message, with its descriptors attached.
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         environment = {**child_environment(os.environ), **CHILD_ENVIRONMENT}
+        # -P and the root folder as its working folder: with -c, Python would otherwise put the working
+        # folder first on the path, and a grader started inside a student's folder would import the
+        # student's yaml.py or numpy/ into the zygote, unsandboxed, where every child comes from.
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _ENTRY, str(theirs.fileno()), *self.preload],
+            [sys.executable, "-P", "-c", _ENTRY, str(theirs.fileno()), *self.preload],
+            cwd="/",
             pass_fds=(theirs.fileno(),),
             env=environment,
             stdin=subprocess.DEVNULL,

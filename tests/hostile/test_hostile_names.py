@@ -12,6 +12,7 @@ import re
 import select
 import shutil
 import signal
+import subprocess
 import sys
 import time
 import zipfile
@@ -184,3 +185,32 @@ def test_the_python_api_files_a_result_under_an_identity(tmp_path, bundled):
     with pytest.raises(ValueError):
         write_result(result, tmp_path / "out")
     assert not (tmp_path / "escaped").exists()
+
+
+def test_a_grader_started_inside_a_students_folder_imports_nothing_from_it(tmp_path):
+    # Python puts the working folder first on the path of a `python -c` process: the zygote, where
+    # every child comes from, would import the student's yaml.py before any sandbox exists.
+    submission = tmp_path / "mallory"
+    shutil.copytree(ADA, submission)
+    marker = tmp_path / "imported-unsandboxed"
+    for module in ("yaml.py", "numpy.py", "grader.py", "json.py"):
+        (submission / module).write_text(f"open({str(marker)!r}, 'a').write({module!r})\nraise ImportError\n")
+    data = yaml.safe_load(RUBRIC.read_text())
+    data["items"] = [item for item in data["items"] if item["id"] == "conv_matrix.published"]
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text(yaml.safe_dump(data, sort_keys=False))
+    command = Path(sys.executable).with_name("grader")  # the console script: its own folder, not here, is on its path
+    done = subprocess.run([str(command), "check", "--rubric", str(rubric)], cwd=submission, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+    assert not marker.exists(), marker.read_text()
+    assert done.returncode == 0 and "every visible check passes" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_child_environment_is_an_allow_list_of_exact_names():
+    from grader.boundary.zygote import child_environment
+
+    hostile = {"NVIDIA_API_KEY": SECRET, "CUDA_TOKEN": SECRET, "LC_TOKEN": SECRET, "GRADER_API_TOKEN": SECRET,
+               "PATH": "/home/instructor/private/bin:/usr/bin", "LC_ALL": "C.UTF-8", "CUDA_VISIBLE_DEVICES": "0"}
+    passed = child_environment(hostile)
+    assert SECRET not in repr(passed) and "private" not in passed["PATH"]
+    assert passed["LC_ALL"] == "C.UTF-8" and passed["CUDA_VISIBLE_DEVICES"] == "0"
