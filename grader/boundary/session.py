@@ -21,7 +21,9 @@ from grader.boundary.zygote import Zygote
 
 OUTPUT_LIMIT = 4000
 START_TIMEOUT_S = 30.0
-# A call's limit counts CPU time; wall time only ends a call that waits instead of computing.
+# A training's limit, and a long call's, counts CPU time (see Clock); wall time then only ends a
+# call that waits instead of computing.
+CPU_TIME_FROM_S = 10.0  # the rubrics' default per-call limit
 WALL_FACTOR, WALL_GRACE_S = 3.0, 1.0
 POLL_S = 0.5  # the longest a call goes unchecked for CPU time and memory
 _TICK_S = 1 / os.sysconf("SC_CLK_TCK")
@@ -194,11 +196,12 @@ class StudentProcess:
     def _request(self, header: dict, timeout_s: float, blobs=(), on_progress=None) -> Outcome:
         """Send one request and wait for its reply; progress reports on the way go to on_progress.
 
-        `timeout_s` is CPU time (see Clock). on_progress(report) may return a message to give
-        up early: the child is then killed and the outcome is a timeout carrying that message.
+        `timeout_s` is CPU time for a training or a long call, else wall time (see Clock).
+        on_progress(report) may return a message to give up early: the child is then killed
+        and the outcome is a timeout carrying that message.
         """
         child = self._child or self._start()
-        clock = Clock(child, timeout_s)
+        clock = Clock(child, timeout_s, cpu_time=header.get("op") == "train" or timeout_s >= CPU_TIME_FROM_S)
         try:
             child.channel.settimeout(clock.backstop - clock.started)
             send_message(child.channel, header, list(blobs))
@@ -292,21 +295,24 @@ class OutOfBudget(Exception):
 class Clock:
     """When a call is out of time, and whether it went over its memory.
 
-    The limit counts CPU time, not wall time, so that other processes on the machine (a
-    neighbour's spinning submission) cannot push an honest call over it: a call may use
-    `limit × THREADS` CPU seconds, summed over all of the submission's processes where its
-    cgroup counts them, else over the child and the children it waited for (/proc). The
-    child computes with THREADS threads, so for honest code without contention CPU time is
-    wall time. Code that waits instead of computing (sleeps, blocks, trickles its reply) is
-    ended by a wall-clock backstop of WALL_FACTOR × the limit + WALL_GRACE_S.
+    A training, and a call allowed CPU_TIME_FROM_S or more, count CPU time rather than wall
+    time, so that other processes on the machine (a neighbour's spinning submission) cannot
+    push honest work over its limit: it may use `limit × THREADS` CPU seconds, summed over
+    all of the submission's processes where its cgroup counts them, else over the child and
+    the children it waited for (/proc). The child computes with THREADS threads, so for
+    honest code without contention CPU time is wall time. Code that waits instead of
+    computing (sleeps, blocks, trickles its reply) is ended by a wall-clock backstop of
+    WALL_FACTOR × the limit + WALL_GRACE_S. A shorter call keeps a wall-clock limit: work
+    well inside it is not pushed over by load, and a call that sleeps ends at its limit.
     """
 
-    def __init__(self, child: _Child, limit_s: float):
+    def __init__(self, child: _Child, limit_s: float, cpu_time: bool):
         self.child = child
         self.limit_s = limit_s
-        self.budget_s = limit_s * THREADS
+        self.cpu_time = cpu_time
+        self.budget_s = limit_s * THREADS if cpu_time else float("inf")
         self.started = time.monotonic()
-        self.backstop = self.started + WALL_FACTOR * limit_s + WALL_GRACE_S
+        self.backstop = self.started + (WALL_FACTOR * limit_s + WALL_GRACE_S if cpu_time else limit_s)
         self.cpu_start, self.measured = child.cpu_seconds()
         self.oom_start = child.group.oom_kills() if child.group else 0
         # How many CPUs the submission can keep busy, so a check comes no later than needed.
@@ -340,6 +346,9 @@ class Clock:
         self.next_check = time.monotonic() + min(POLL_S, max(0.002, (self.budget_s - used) / self.cpus))
 
     def backstop_message(self) -> str:
+        if not self.cpu_time:
+            return f"no answer within {self.limit_s:g} s (wall-clock time, as for every call allowed less than " \
+                   f"{CPU_TIME_FROM_S:g} s)"
         return (f"no answer within {WALL_FACTOR * self.limit_s + WALL_GRACE_S:g} s of wall-clock time, having used "
                 f"{self.used():.1f} s of CPU time: it waited rather than computed (the limit of {self.limit_s:g} s "
                 f"counts CPU time; wall time is cut at {WALL_FACTOR:g}× it plus {WALL_GRACE_S:g} s)")

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from grader.boundary import cgroup
+from grader.boundary import cgroup, session
 from tests.boundary.machine_cgroups import can_have_cgroups
 
 needs_cgroups = pytest.mark.skipif(not can_have_cgroups(), reason="this machine lets this process make no cgroups")
@@ -204,6 +204,7 @@ def test_a_child_and_all_it_starts_are_in_its_group_and_gone_with_it(student):
 
 def test_without_cgroups_the_child_has_its_rlimits_and_its_own_cpu_time_counts(student, monkeypatch):
     monkeypatch.setattr(cgroup, "create", lambda *args, **kwargs: None)
+    monkeypatch.setattr(session, "CPU_TIME_FROM_S", 0.5)  # so that a short call shows the rule
     process = student({"m.py": FAMILY})
     assert process.import_module("m", 30).ok
     assert process.isolation["cgroup"] is False and process.isolation["rlimits"]["RLIMIT_NPROC"] == 64

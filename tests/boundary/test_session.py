@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from grader.boundary.codec import Other, Tensor
-from grader.boundary.session import WALL_FACTOR, WALL_GRACE_S
 from tests.machine import can_have
 
 ROOT_FILES = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -147,13 +146,11 @@ def test_exits_and_crashes_are_outcomes_and_the_child_restarts(student):
 
 @pytest.mark.parametrize("expr", ["drip()", "report_forever()"])
 def test_a_reply_that_never_ends_is_out_of_time_at_the_call_s_limit(student, expr):
-    """The limit is the call's, not each read's: bytes or progress reports trickling in do not extend it.
-
-    Both mostly wait (between bytes, or for the grader to read), so the wall-clock backstop ends them."""
+    """The limit is the call's, not each read's: bytes or progress reports trickling in do not extend it."""
     process = student({"m.py": MODULE})
     process.import_module("m", 10)
     outcome = process.call("m", expr, {}, 1.0)
-    assert outcome.status == "timeout" and outcome.seconds < WALL_FACTOR * 1.0 + WALL_GRACE_S + 1, outcome
+    assert outcome.status == "timeout" and outcome.seconds < 3, outcome
     assert process.call("m", "twice(x)", {"x": 1}, 10).value == 2
 
 

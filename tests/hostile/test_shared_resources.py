@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.boundary import Plan, StudentProcess, cgroup, default_read_only
+from grader.boundary import Plan, StudentProcess, cgroup, default_read_only, session
+from grader.boundary.session import WALL_FACTOR, WALL_GRACE_S
 from tests.boundary.machine_cgroups import can_have_cgroups
 from tests.hostile.conftest import assert_contained, bystanders, grade, plant
 from tests.machine import can_have, in_container
@@ -113,7 +114,10 @@ def work(seconds):
 
 
 @pytest.fixture
-def child(zygote):
+def child(zygote, monkeypatch):
+    """A child whose calls of 0.5 s or more count CPU time, as a training's and a long call's do:
+    the tests stay short."""
+    monkeypatch.setattr(session, "CPU_TIME_FROM_S", 0.5)
     scratch = tempfile.mkdtemp(prefix="grader-test-")
     Path(scratch, "m.py").write_text(FIXED_WORK)
     process = StudentProcess(zygote, Plan(scratch=scratch, hide=[], read_only=default_read_only()), [])
@@ -145,6 +149,9 @@ def test_a_call_over_its_cpu_time_is_stopped_with_what_was_measured(child):
     outcome = child.call("m", "work(30)", {}, 0.5)
     assert outcome.status == "timeout" and outcome.seconds < 5, outcome
     assert "s of CPU time, more than the 0.5 s allowed" in outcome.message, outcome.message
+    sleeper = child.call("m", "__import__('time').sleep(60)", {}, 0.5)  # no CPU time: the wall-clock backstop ends it
+    assert sleeper.status == "timeout" and sleeper.seconds < WALL_FACTOR * 0.5 + WALL_GRACE_S + 1, sleeper
+    assert "waited rather than computed" in sleeper.message, sleeper.message
 
 
 # Every other process's command line it can read, and its own.
