@@ -112,3 +112,41 @@ def {function}(*args, **kwargs):
     monkeypatch.setattr(api, "child_groups", lambda selected: [selected])
     shared = grade(plant(tmp_path / "again", files), bundled, zygote, HIDDEN, [])
     assert [shared.item(i).status for i in HIDDEN] == ["passed", "failed"]
+
+
+STREAMER = '''
+import json, os, struct, time
+from softmax_honest import *  # noqa: F401,F403
+from softmax_honest import softmax as _honest
+
+def _channel():
+    return next(int(fd) for fd in os.listdir("/proc/self/fd") if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"))
+
+def softmax(*args, **kwargs):
+    head = json.dumps({"progress": {"epoch": 1}}).encode()
+    report, started = struct.pack("!IQ", 0, len(head)) + head, time.monotonic()
+    while time.monotonic() - started < 6:  # progress reports past the call's limit, then the right answer
+        os.write(_channel(), report)
+        time.sleep(0.01)
+    return _honest(*args, **kwargs)
+'''
+
+
+def test_progress_reports_do_not_outrun_a_calls_limit(tmp_path, zygote):
+    import yaml
+
+    from grader.rubric import load_rubric
+    from tests.hostile.conftest import ADA, RUBRIC
+
+    data = yaml.safe_load(RUBRIC.read_text())
+    data["items"] = [item for item in data["items"] if item["id"] == "softmax.stability"]
+    data["items"][0]["timeout_s"] = 1.5
+    rubric_path = tmp_path / "rubric" / "r.yaml"
+    rubric_path.parent.mkdir()
+    rubric_path.write_text(yaml.safe_dump(data, sort_keys=False))
+    folder = plant(tmp_path, {"softmax_honest.py": (ADA / "softmax_classifier.py").read_text(),
+                              "softmax_classifier.py": STREAMER})
+    result = api.grade_submission(folder, load_rubric(rubric_path), zygote=zygote)
+    item = result.item("softmax.stability")
+    assert item.status == "timeout" and item.score == 0, item.output
+    assert result.timing["items_s"]["softmax.stability"] < 4
