@@ -210,7 +210,7 @@ def test_other_processes_command_lines_are_out_of_reach(zygote, tmp_path):
 
 # Run under tests.dockerlike: no namespaces, so no proc of its own; Landlock's rules must do it.
 IN_A_CONTAINER = """
-import json, os, subprocess, sys, tempfile
+import json, os, shutil, subprocess, sys, tempfile
 from pathlib import Path
 from grader.boundary import Plan, StudentProcess, Zygote, default_read_only
 from tests.hostile.test_shared_resources import READ_PROC
@@ -230,7 +230,7 @@ finally:
     process.close()
     zygote.close()
     bystander.kill()
-    os.rmdir(os.path.join(scratch)) if not os.listdir(scratch) else None
+    shutil.rmtree(scratch, ignore_errors=True)
 """
 
 
