@@ -27,7 +27,7 @@ def entry_name(path) -> str:
 
 
 def safe_name(raw: str) -> str:
-    """Letters, digits and . _ - only, starting with a letter or digit, at most MAX_BYTES of UTF-8."""
+    """Letters, numerals and . _ - only, starting with a letter or numeral, at most MAX_BYTES of UTF-8."""
     text = unicodedata.normalize("NFC", raw)
     kept = "".join(c if c.isalnum() or c in KEPT_PUNCTUATION else "_" for c in text)
     kept = kept.lstrip(KEPT_PUNCTUATION)  # no hidden file, no "..", no leading "-" (a formula or an option)

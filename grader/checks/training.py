@@ -75,10 +75,10 @@ def _shown(value) -> str:
     """The student's value, short enough for a note: config values can be anything YAML or the child makes."""
     if type(value) is int and abs(value) >= 10 ** 15:
         try:
-            digits = str(value)
-        except ValueError:  # more digits than Python prints
-            return "a number with thousands of digits"
-        return f"{digits[:8]}... ({len(digits.lstrip('-'))} digits)"
+            written = str(value)
+        except ValueError:  # longer than Python will write out
+            return "a whole number thousands of figures long"
+        return f"{written[:8]}... (a whole number {len(written.lstrip('-'))} figures long)"
     shortener = reprlib.Repr()
     shortener.maxstring = shortener.maxother = 40
     shortener.maxlevel = 2

@@ -66,7 +66,7 @@ def _fence(text: str) -> str:
 
 
 def feedback_markdown(result: SubmissionResult, title: str) -> str:
-    # The student's name is an identity (grader.identity): letters, digits and . _ - only.
+    # The student's name is an identity (grader.identity): letters, numerals and . _ - only.
     lines = [f"# {title}: feedback for {result.student}", "", f"**Score: {result.score:g} / {result.max_score:g}**", ""]
     for item in result.items:
         lines += [f"## {item.id}: {item.name}", "",

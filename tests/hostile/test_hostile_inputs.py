@@ -133,7 +133,7 @@ def test_numbers_beyond_floats_are_clamped_and_shown_short():
     item = next(item for item in load_rubric(RUBRIC).items if item.id == "cnn.accuracy")
     chosen, notes = training.recipe(_Config({"lr": 10 ** 400, "momentum": -10 ** 400, "epochs": 2.0, "batch_size": "32"}), item)
     assert chosen["lr"] == 0.5 and chosen["momentum"] == 0.0 and chosen["epochs"] == 2 and chosen["batch_size"] == 64
-    assert "config.yaml: lr 10000000... (401 digits) is outside the rubric's range [0.0001, 0.5]; 0.5 used." in notes
+    assert "config.yaml: lr 10000000... (a whole number 401 figures long) is outside the rubric's range [0.0001, 0.5]; 0.5 used." in notes
     assert any("batch_size '32' is text to YAML, not a whole number" in note for note in notes), notes
     for broken in (Verdict("failed", ""), Verdict("error", "x" * 100_000)):
         _, notes = training.recipe(_Config(broken), item)
@@ -181,10 +181,10 @@ def test_a_config_of_hostile_values_trains_with_defaults_and_says_why(tmp_path, 
     assert result.details["recipe"] == {"optimizer": "sgd", "lr": 0.2, "momentum": 0.9, "weight_decay": 0.0,
                                         "epochs": 1, "batch_size": 64, "seed": 0}
     for note in ("optimizer {'nested': ['junk', 1]} is not one of sgd, adam; 'sgd' used",
-                 "lr 99999999... (401 digits) is outside the rubric's range [0.001, 0.2]; 0.2 used",
+                 "lr 99999999... (a whole number 401 figures long) is outside the rubric's range [0.001, 0.2]; 0.2 used",
                  "momentum nan is not a number; 0.9 used", "weight_decay -inf is not a number; 0.0 used",
                  "epochs [1, 2] is not a whole number; 1 used", "batch_size '64' is text to YAML",
-                 "seed is fixed at 0 by the rubric; 11111111... (500 digits) was not used"):
+                 "seed is fixed at 0 by the rubric; 11111111... (a whole number 500 figures long) was not used"):
         assert f"config.yaml: {note}" in result.output, result.output
 
 
