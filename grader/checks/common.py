@@ -94,11 +94,14 @@ SANDBOX_REFUSED = ("The grading sandbox refused this: code being graded may read
 def outcome_verdict(outcome: Outcome, doing: str, timeout_s: float, budget_s: float | None = None) -> Verdict:
     """The verdict for a request that did not return a value; `budget_s` when the submission's budget cut it short."""
     printed = f"\n\nYour code printed:\n{outcome.output}" if outcome.output.strip() else ""
+    # What the boundary measured (CPU time used, the memory limit the kernel enforced) says why.
+    measured = f" Measured: {outcome.message}." if outcome.message else ""
     if outcome.status == "timeout":
         limit = f"before the submission's time budget of {budget_s:g} s ran out" if budget_s else f"within {timeout_s:g} s"
-        return Verdict("timeout", f"{doing} did not finish {limit}.{printed}", fatal=True)
+        return Verdict("timeout", f"{doing} did not finish {limit}.{measured}{printed}", fatal=True)
     if outcome.status == "crashed":
-        return Verdict("error", f"The process stopped while {doing}: it exited, crashed or ran out of memory.{printed}", fatal=True)
+        cause = outcome.message if outcome.message.startswith("out of memory") else "it exited, crashed or ran out of memory"
+        return Verdict("error", f"The process stopped while {doing}: {cause}.{printed}", fatal=True)
     if outcome.error_type:
         tail = "\n".join(outcome.traceback.strip().splitlines()[-6:])
         refused = f"\n{SANDBOX_REFUSED}" if outcome.error_type == "PermissionError" else ""

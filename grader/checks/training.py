@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from grader.boundary.sandbox import THREADS
 from grader.checks.common import Context, Verdict, outcome_verdict
 from grader.rubric import RECIPE_DEFAULTS, Item, Target, resolve
 
@@ -168,8 +169,11 @@ def _reporter(ctx: Context, item: Item, label: str, limit: float):
         left = elapsed / done - elapsed if done > 0 else None
         if ctx.progress:
             ctx.progress(item.id, {**progress, "run": label, "elapsed_s": elapsed, "left_s": left})
-        if done >= EARLY_FRACTION and left is not None and elapsed + left > EARLY_FACTOR * limit:
-            return (f"training stopped: at this pace it would take about {elapsed + left:.0f} s, "
+        # The pace is judged on CPU time, as the limit is: a neighbour's load slows the clock, not the work.
+        cpu = progress.get("cpu_s")
+        spent = cpu / THREADS if isinstance(cpu, (int, float)) and math.isfinite(cpu) else elapsed
+        if done >= EARLY_FRACTION and spent / done > EARLY_FACTOR * limit:
+            return (f"training stopped: at this pace it would take about {spent / done:.0f} s of CPU time, "
                     f"more than the {limit:g} s allowed; make the model or the recipe lighter")
         return None
 
