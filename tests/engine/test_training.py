@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from grader.boundary.session import WALL_FACTOR, WALL_GRACE_S
 import torch
 import yaml
 
 from grader.api import grade_submission
 from grader.boundary import session
+from grader.boundary.session import WALL_FACTOR, WALL_GRACE_S
 from grader.checks import training
 from reference.data import training_data
 
