@@ -60,3 +60,12 @@ def can_have_cgroups() -> bool:
     v1 = {name: os.path.join("/sys/fs/cgroup", name, own.get(name, "/").lstrip("/")) for name in ("memory", "pids")}
     return all(name in own for name in v1) and _can_make(v1["memory"], "memory.limit_in_bytes") \
         and _can_make(v1["pids"], "pids.max")
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from grader.boundary import cgroup, session
-from tests.boundary.machine_cgroups import can_have_cgroups
+from tests.boundary.machine_cgroups import alive, can_have_cgroups
 
 needs_cgroups = pytest.mark.skipif(not can_have_cgroups(), reason="this machine lets this process make no cgroups")
 
@@ -63,14 +63,6 @@ def read_line(fd: int, timeout_s: float = 20) -> str:
                 break
             data += chunk
     return data.decode().strip()
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 def reap(pid: int) -> None:

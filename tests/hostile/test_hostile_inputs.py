@@ -26,6 +26,8 @@ from grader.rubric import load_rubric
 from grader.submission import MAX_DEPTH, Submission, SubmissionError, open_submission
 from reference.theory import AnswerFormatError, read_conv_grid, read_linear_region_answer
 
+from tests.engine.test_training import TINY_MODEL as TRAINING_MODEL
+
 from .conftest import RUBRIC, assert_contained, grade, plant
 
 # ---- answers.yaml: aliases that repeat a piece thousands of times ------------------------------
@@ -140,18 +142,7 @@ def test_numbers_beyond_floats_are_clamped_and_shown_short():
         assert len(notes) == 1 and len(notes[0]) < 600 and notes[0].endswith("The rubric's defaults were used.")
 
 
-TINY_MODEL = """
-import torch
-from torch import nn
-
-class MyModel(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.AvgPool2d(4), nn.Flatten(), nn.Linear(3 * 8 * 8, 10))
-
-    def forward(self, x):
-        return self.net(x)
-"""
+TINY_MODEL = TRAINING_MODEL.format(forward="        return self.net(x)")
 HOSTILE_CONFIG = f"""optimizer: {{nested: [junk, 1]}}
 lr: {'9' * 401}
 momentum: .nan

@@ -16,7 +16,7 @@ import pytest
 
 from grader.boundary import Plan, StudentProcess, cgroup, default_read_only, session
 from grader.boundary.session import WALL_FACTOR, WALL_GRACE_S
-from tests.boundary.machine_cgroups import can_have_cgroups
+from tests.boundary.machine_cgroups import alive, can_have_cgroups
 from tests.hostile.conftest import assert_contained, bystanders, grade, plant
 from tests.machine import can_have, in_container
 
@@ -72,14 +72,6 @@ def groups(monkeypatch):
     monkeypatch.setattr(cgroup, "create", recording_create)
     monkeypatch.setattr(cgroup.Group, "close", recording_close)
     return record
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not can_have_cgroups(), reason="this machine lets this process make no cgroups")
