@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 RUBRIC = ROOT / "rubrics" / "assignment2.yaml"
 
@@ -67,6 +69,11 @@ def _digests(process: subprocess.Popen) -> dict:
     out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
     return json.loads(out)
+
+
+@pytest.fixture
+def rubric(bundled):  # the hostile suite's name for the bundled rubric
+    return bundled
 
 
 def test_every_process_draws_the_same_tables(tmp_path):
