@@ -206,12 +206,11 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
                    "training": any(item.kind == "training" for item in selected)}
         for group in child_groups(selected):
             _serve(group, submission, rubric, run, options)
-    except SubmissionError as error:
-        run.graded = {item.id: Verdict("error", f"The submission could not be opened: {error}") for item in selected}
     except STOPPING:
         raise
     except Exception as error:  # whatever stopped part way, every item not yet graded says why
-        failure = Verdict("error", grader_error("grading this submission", error))
+        failure = Verdict("error", f"The submission could not be opened: {error}" if isinstance(error, SubmissionError)
+                          else grader_error("grading this submission", error))
         run.graded = {item.id: run.graded.get(item.id, failure) for item in selected}
     results = [item_result(item, run.graded[item.id]) for item in selected]
     timing = {"total_s": round(time.monotonic() - started, 4), "items_s": run.seconds, "process_starts": run.starts}

@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from grader.api import find_submissions, grade_submission, grader_error, item_result, write_result
 from grader.boundary import IsolationError, Zygote, shared_zygote
@@ -69,6 +70,14 @@ def _prepare_in_worker(rubric_path: str, item_id: str) -> None:
 
 class OutputError(OSError):
     """A report could not be written (the disk is full, say): the batch stops, and says where."""
+
+
+class Job(NamedTuple):
+    """How one submission is graded: the identity it is filed under, its item ids (None: all), explain."""
+
+    student: str
+    items: list | None
+    explain: bool
 
 
 @dataclass
@@ -168,7 +177,7 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
             pending.append(path)
 
     select = select or {}
-    options = {path: (names[path], select.get(path.name), explain) for path in pending}  # (student, items, explain)
+    options = {path: Job(names[path], select.get(path.name), explain) for path in pending}
     if backend == "ray":  # imported only here: the local pool never loads Ray
         from grader.backends.ray import grade_in_ray
 
@@ -176,12 +185,12 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
                      address=address, jobs=jobs, worker_failure=_worker_failure)
     elif jobs <= 1:
         for path in pending:
-            student, items, _ = options[path]
+            job = options[path]
             if on_start:
-                on_start(student)
-            progress = (lambda item_id, report, name=student: on_progress(name, item_id, report)) if on_progress else None
-            finish(grade_submission(path, rubric, strict=strict, hide=hide, progress=progress, items=items,
-                                    explain=explain, student=student), False)
+                on_start(job.student)
+            progress = (lambda item_id, report, name=job.student: on_progress(name, item_id, report)) if on_progress else None
+            finish(grade_submission(path, rubric, strict=strict, hide=hide, progress=progress, items=job.items,
+                                    explain=job.explain, student=job.student), False)
     else:
         _grade_in_pool(pending, rubric, jobs, strict, hide, finish, on_start, on_progress, log, options)
     try:
@@ -246,11 +255,11 @@ def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progr
             while queue or running:
                 while queue and len(running) < jobs:
                     path = queue.pop(0)
-                    student = options[path][0]
+                    job = options[path]
                     if on_start:
-                        on_start(student)
-                    running[pool.submit(_grade_in_worker, str(path), student, rubric.path, strict, hide,
-                                        *options[path][1:])] = path
+                        on_start(job.student)
+                    running[pool.submit(_grade_in_worker, str(path), job.student, rubric.path, strict, hide,
+                                        job.items, job.explain)] = path
                 done, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
                 _relay(progress, on_progress)
                 if not done:
@@ -260,9 +269,9 @@ def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progr
                     # present at two breaks is the likely cause and gets an error result.
                     for future, path in running.items():
                         breaks[path] = breaks.get(path, 0) + 1
-                        log.error("a worker died while %s was being graded (%d time(s))", options[path][0], breaks[path])
+                        log.error("a worker died while %s was being graded (%d time(s))", options[path].student, breaks[path])
                         if breaks[path] >= 2:
-                            finish(_worker_failure(options[path][0], rubric,
+                            finish(_worker_failure(options[path].student, rubric,
                                                    future.exception() or RuntimeError("worker died")), False)
                         else:
                             queue.insert(0, path)
@@ -274,6 +283,6 @@ def _grade_in_pool(paths, rubric, jobs, strict, hide, finish, on_start, on_progr
                     except IsolationError:
                         raise
                     except Exception as error:  # a harness bug on one submission must not stop the batch
-                        log.exception("grading %s failed", options[path][0])
-                        result = _worker_failure(options[path][0], rubric, error)
+                        log.exception("grading %s failed", options[path].student)
+                        result = _worker_failure(options[path].student, rubric, error)
                     finish(result, False)

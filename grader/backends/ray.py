@@ -111,7 +111,7 @@ def grade_in_ray(paths, rubric, strict, hide, finish, on_start, on_progress, log
         while queue or running:
             while queue and len(running) < in_flight_limit:
                 path = queue.pop(0)
-                student, items, explain = options[path]
+                student, items, explain = options[path]  # a batch.Job
                 try:
                     submission = open_submission(path)
                 except SubmissionError:  # nothing to send: the result says why, as locally
@@ -134,11 +134,11 @@ def grade_in_ray(paths, rubric, strict, hide, finish, on_start, on_progress, log
                 except RayTaskError as error:
                     if isinstance(error.cause, (IsolationError, DataError)):  # they stop a local batch too
                         raise error.cause from None
-                    log.error("grading %s failed on the cluster: %s", options[path][0], error)
-                    result = worker_failure(options[path][0], rubric, error.cause or error)
+                    log.error("grading %s failed on the cluster: %s", options[path].student, error)
+                    result = worker_failure(options[path].student, rubric, error.cause or error)
                 except ray.exceptions.RayError as error:  # retries spent: the worker or node kept dying
-                    log.error("grading %s failed: %s", options[path][0], error)
-                    result = worker_failure(options[path][0], rubric, error)
+                    log.error("grading %s failed: %s", options[path].student, error)
+                    result = worker_failure(options[path].student, rubric, error)
                 finish(result, False)
     finally:
         for ref in running:
