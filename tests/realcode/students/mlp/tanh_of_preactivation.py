@@ -1,0 +1,19 @@
+"""Wrong: tanh' written as 1 - htilde**2 with the pre-activation instead of 1 - h**2."""
+import numpy as np
+
+
+def mlp_forward(params, X):
+    htilde = X @ params["Wh"].T + params["bh"]
+    h = np.tanh(htilde)
+    ytilde = h @ params["Wy"].T + params["by"]
+    e = np.exp(ytilde - ytilde.max(axis=1, keepdims=True))
+    yhat = e / e.sum(axis=1, keepdims=True)
+    return yhat, {"X": X, "htilde": htilde, "h": h, "yhat": yhat}
+
+
+def mlp_backward(params, cache, Y):
+    N = Y.shape[0]
+    delta_y = (cache["yhat"] - Y) / N
+    delta_h = delta_y @ params["Wy"] * (1 - cache["htilde"] ** 2)
+    return {"Wy": delta_y.T @ cache["h"], "by": delta_y.sum(axis=0),
+            "Wh": delta_h.T @ cache["X"], "bh": delta_h.sum(axis=0)}
