@@ -102,6 +102,7 @@ def item_result(item: Item, verdict: Verdict) -> ItemResult:
         # A hidden item says only whether it passed.
         output=("Passed." if verdict.status == "passed" else "Not passed.") if hidden else printable(verdict.output),
         diagnosis=None if hidden else verdict.diagnosis,
+        relation=None if hidden or verdict.relation is None else printable(verdict.relation),
         counterexample=None if hidden else printable_data(verdict.counterexample),
         details=None if hidden else verdict.details,
     )

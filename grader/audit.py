@@ -309,7 +309,7 @@ def _same(a, b) -> bool:
 
 
 def _hint(rubric: Rubric, mistake_id: str) -> str:
-    return rubric.mistake_hints.get(mistake_id, "").split(". ")[0].rstrip(".") or mistake_id
+    return "; ".join(rubric.hint(part).split(". ")[0].rstrip(".") for part in mistake_id.split("+")).strip("; ") or mistake_id
 
 
 def _replacements(rubric: Rubric, target: str, items: list[Item]) -> list[tuple]:

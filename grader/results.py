@@ -20,7 +20,8 @@ class ItemResult:
     status: str
     visibility: str
     output: str = ""
-    diagnosis: str | None = None
+    diagnosis: str | None = None  # the named mistake ('a+b' for two at once)
+    relation: str | None = None  # how the wrong values relate to the expected ones, when no mistake is named
     counterexample: dict | None = None
     details: dict | None = None  # plain data for charts and tables, e.g. accuracy per class
 

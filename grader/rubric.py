@@ -25,7 +25,7 @@ RECIPE_DEFAULTS = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_deca
                    "batch_size": 64, "seed": 0}
 OPTIMIZERS = ("sgd", "adam", "adamw")
 COMPARES = ("close", "exact", "shape")
-INPUT_TYPES = ("array", "int_array", "tensor", "long_tensor", "int", "float", "tuple", "list",
+INPUT_TYPES = ("array", "int_array", "tensor", "float32_tensor", "long_tensor", "int", "float", "tuple", "list",
                "arrays", "array_dict", "any")
 RETURN_KINDS = ("array", "tensor", "number", "any")
 ID_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
@@ -35,15 +35,15 @@ _TOP_KEYS = {"title", "version", "defaults", "submission_timeout_s", "hide", "re
 _DEFAULT_KEYS = set(DEFAULTS)
 _ITEM_KEYS = {
     "common": {"id", "name", "points", "visibility", "kind", "target", "reference", "hints", "mistakes",
-               "rtol", "atol", "timeout_s"},
+               "rtol", "atol", "timeout_s", "quantities"},
     "cases": {"call", "inputs", "cases", "returns"},
-    "property": {"call", "strategy", "examples", "returns"},
+    "property": {"call", "strategy", "examples", "returns", "parts"},
     "answers": {"answer", "args", "reader", "writer", "compare"},
     "training": {"mode", "data", "config", "recipe", "tiers", "max_params", "checkpoint", "loss", "margin", "device"},
 }
 _REQUIRED = {
     "cases": {"target", "reference", "inputs", "cases", "returns"},
-    "property": {"target", "reference", "strategy", "call", "returns"},
+    "property": {"target", "reference", "call", "returns"},  # and a strategy, or parts with theirs
     "answers": {"target", "reference", "answer", "reader"},
     "training": {"target", "reference", "data"},
 }
@@ -65,6 +65,18 @@ class Target:
     @property
     def module(self) -> str:
         return self.file[:-3] if self.file.endswith(".py") else self.file
+
+
+@dataclass(frozen=True)
+class Part:
+    """A named share of a property item: its own inputs, points and counterexample."""
+
+    id: str
+    name: str  # what the part covers, e.g. "`weight` is None, its documented default"
+    points: float
+    strategy: str
+    examples: int
+    hints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,8 @@ class Item:
     loss: dict = field(default_factory=dict)  # file and call of the student's loss
     margin: float = 0.0
     device: str = "cpu"
+    parts: tuple[Part, ...] = ()  # a property item split into separately scored parts
+    quantities: dict = field(default_factory=dict)  # readable name -> expression over the inputs, to name factors
 
     @property
     def reference_symbol(self) -> str:
@@ -127,12 +141,16 @@ class Rubric:
     def max_score(self) -> float:
         return sum(item.points for item in self.items)
 
+    def hint(self, mistake_id: str) -> str:
+        """A mistake's hint; a combination 'a+b' has each of its mistakes' hints."""
+        return " ".join(self.mistake_hints.get(part, "") for part in mistake_id.split("+")).strip()
+
     def reference_roots(self) -> set[str]:
         """Top-level packages of everything the rubric resolves: they must stay out of the child's reach."""
         names = set()
         for item in self.items:
             for ref in (item.reference, item.strategy, item.reader, item.writer, item.data.get("loader", ""),
-                        *item.mistakes.values()):
+                        *item.mistakes.values(), *(part.strategy for part in item.parts)):
                 if ref:
                     names.add(ref.split(":")[0].split(".")[0])
         for spec in self.alternatives.values():
@@ -309,9 +327,12 @@ def _check_item(check: _Checker, item, path, mistake_ids: set, seen: set) -> Non
     mistakes = item.get("mistakes", {})
     if check.typed(mistakes, (*path, "mistakes"), dict, "a mapping of mistake id to 'module:symbol'"):
         for mistake_id, ref in mistakes.items():
-            if mistake_id not in mistake_ids:
-                check.fail((*path, "mistakes", mistake_id), f"mistake {mistake_id!r} is not in the top-level mistakes", f"add '{mistake_id}: {{hint: ...}}' under mistakes")
+            # 'a+b' names a combination: its mutant makes both mistakes at once
+            for component in str(mistake_id).split("+"):
+                if component not in mistake_ids:
+                    check.fail((*path, "mistakes", mistake_id), f"mistake {component!r} is not in the top-level mistakes", f"add '{component}: {{hint: ...}}' under mistakes")
             check.reference(ref, (*path, "mistakes", mistake_id), "mistake")
+    _check_quantities(check, item.get("quantities", {}), (*path, "quantities"))
     if kind in ("cases", "property") and "returns" in item:
         _check_returns(check, item["returns"], (*path, "returns"))
     if kind == "cases":
@@ -319,8 +340,8 @@ def _check_item(check: _Checker, item, path, mistake_ids: set, seen: set) -> Non
     elif kind == "property":
         if "strategy" in item:
             check.reference(item["strategy"], (*path, "strategy"), "strategy")
-        if "examples" in item and check.typed(item["examples"], (*path, "examples"), int, "a whole number") and item["examples"] < 1:
-            check.fail((*path, "examples"), "examples must be at least 1", "set examples to e.g. 100")
+        _check_examples(check, item, path)
+        _check_parts(check, item, path)
         _check_call(check, item, path, None)
     elif kind == "training":
         _check_training(check, item, path)
@@ -332,6 +353,63 @@ def _check_item(check: _Checker, item, path, mistake_ids: set, seen: set) -> Non
         check.typed(item.get("args", {}), (*path, "args"), dict, "a mapping of the reference's arguments")
         if item.get("compare", "close") not in COMPARES:
             check.fail((*path, "compare"), f"compare {item.get('compare')!r} is not allowed", f"use one of {', '.join(COMPARES)}")
+
+
+def _check_examples(check: _Checker, spec: dict, path) -> None:
+    if "examples" in spec and check.typed(spec["examples"], (*path, "examples"), int, "a whole number") and spec["examples"] < 1:
+        check.fail((*path, "examples"), "examples must be at least 1", "set examples to e.g. 100")
+
+
+def _check_parts(check: _Checker, item: dict, path) -> None:
+    """A property item has one strategy, or parts that each have theirs and share its points."""
+    if "parts" not in item:
+        if "strategy" not in item:
+            check.fail(path, "missing required key 'strategy'", "add 'strategy:', or split the item into 'parts:'")
+        return
+    parts = item["parts"]
+    if "strategy" in item:
+        check.fail((*path, "strategy"), "an item with parts draws its inputs from each part's strategy",
+                   "move the strategy into the parts, or remove 'parts:'")
+    if not check.typed(parts, (*path, "parts"), list, "a list of {id, name, points, strategy}") or not parts:
+        if isinstance(parts, list):
+            check.fail((*path, "parts"), "no parts", "add at least one part, or remove 'parts:'")
+        return
+    total, seen = 0.0, set()
+    for index, part in enumerate(parts):
+        where = (*path, "parts", index)
+        if not check.typed(part, where, dict, "a mapping {id, name, points, strategy}"):
+            continue
+        check.keys(part, where, {"id", "name", "points", "strategy", "examples", "hints"}, {"id", "name", "points", "strategy"})
+        part_id = part.get("id")
+        if check.typed(part_id, (*where, "id"), str, "an id such as 'default_weight'"):
+            if not re.fullmatch(r"[a-z0-9_]+", part_id):
+                check.fail((*where, "id"), f"part id {part_id!r} has characters other than a-z, 0-9 and _", "use a lowercase word")
+            elif part_id in seen:
+                check.fail((*where, "id"), f"part id {part_id!r} is used twice", "give every part its own id")
+            seen.add(part_id)
+        check.typed(part.get("name", ""), (*where, "name"), str, "what the part covers")
+        if "points" in part and check.number(part["points"], (*where, "points")):
+            total += part["points"]
+        if "strategy" in part:
+            check.reference(part["strategy"], (*where, "strategy"), "strategy")
+        _check_examples(check, part, where)
+        hints = part.get("hints", [])
+        if check.typed(hints, (*where, "hints"), list, "a list of strings"):
+            for number, hint in enumerate(hints):
+                check.typed(hint, (*where, "hints", number), str, "a string")
+    if isinstance(item.get("points"), (int, float)) and abs(total - item["points"]) > 1e-9:
+        check.fail((*path, "points"), f"points {item['points']!r} differ from the parts' total {total:g}", f"set points to {total:g}")
+
+
+def _check_quantities(check: _Checker, quantities, path) -> None:
+    if not check.typed(quantities, path, dict, "a mapping of a readable name to an expression over the inputs"):
+        return
+    for name, expression in quantities.items():
+        if check.typed(expression, (*path, name), str, "a Python expression over the call's inputs"):
+            try:
+                compile(expression, "<quantity>", "eval")
+            except SyntaxError as error:
+                check.fail((*path, name), f"not a Python expression ({error.msg})", "write e.g. 'len(target)'")
 
 
 def _check_recipe(check: _Checker, recipe, path) -> None:
@@ -503,6 +581,10 @@ def _build(data: dict, path: str, digest: str) -> Rubric:
             tiers=tuple((float(t["above"]), float(t["points"])) for t in raw.get("tiers", ())),
             max_params=raw.get("max_params"), checkpoint=raw.get("checkpoint", ""), loss=dict(raw.get("loss", {})),
             margin=float(raw.get("margin", 0.0)), device=raw.get("device", "cpu"),
+            parts=tuple(Part(id=part["id"], name=part["name"], points=float(part["points"]), strategy=part["strategy"],
+                             examples=int(part.get("examples", raw.get("examples", defaults["examples"]))),
+                             hints=tuple(part.get("hints", ()))) for part in raw.get("parts", ())),
+            quantities=dict(raw.get("quantities", {})),
         ))
     hints = {key: (value or {}).get("hint", "") for key, value in (data.get("mistakes") or {}).items()}
     return Rubric(path=path, sha256=digest, title=data["title"], items=tuple(items), mistake_hints=hints,

@@ -24,6 +24,8 @@ class Verdict:
     fatal: bool = False  # the child timed out or died: calling again costs a restart
     score: float | None = None  # points earned, when partial credit applies
     details: dict | None = None  # plain data for reports (e.g. accuracy per class, loss curves)
+    relation: str | None = None  # how the wrong values relate to the expected ones, when no mistake is named
+    raised: str | None = None  # the exception type the student's code raised, if it did
 
 
 @dataclass
@@ -109,6 +111,10 @@ def outcome_verdict(outcome: Outcome, doing: str, timeout_s: float, budget_s: fl
     return Verdict("error", f"{doing} failed: {outcome.message}{printed}")
 
 
+_UNKNOWN = object()
+MAX_RELATED = 20  # wrong values a relation is looked for in
+
+
 def namespace(item: Item, replacement=None) -> dict:
     """The reference module's names, with the target symbol bound to the reference or a replacement
     (a 'module:symbol' name, or the object itself)."""
@@ -127,55 +133,151 @@ def evaluate(item: Item, inputs: dict, replacement=None):
         return judge.plain(eval(item.call, names), torch)
 
 
-def diagnose(item: Item, inputs: dict, got) -> str | None:
-    """The first named mistake whose mutant computes exactly what the student returned."""
-    for mistake_id, replacement in item.mistakes.items():
+@dataclass(eq=False)  # compared by identity: inputs hold arrays
+class Attempt:
+    """One call of the student's code on one input, judged: `verdict` is None when it was right."""
+
+    inputs: dict
+    expected: object
+    verdict: Verdict | None
+    got: object = None
+    printed: str = ""
+
+    @property
+    def wrong_value(self) -> bool:
+        """Returned a value that is wrong (rather than raising, crashing or timing out)."""
+        return self.verdict is not None and self.verdict.status == "failed" and not self.verdict.fatal
+
+
+def attempt(ctx: Context, item: Item, inputs: dict, expected=_UNKNOWN) -> Attempt:
+    """Call the student on `inputs` and judge the result, without rendering or diagnosis.
+
+    `expected` is the reference's answer when it is already known.
+    """
+    if expected is _UNKNOWN:
         try:
-            mutant = evaluate(item, inputs, replacement)
-        except Exception:  # a mutant that cannot handle this input names nothing
-            continue
-        if judge.same_mistake(got, mutant, item.rtol, item.atol):
-            return mistake_id
-    return None
-
-
-_UNKNOWN = object()
+            expected = evaluate(item, inputs)
+        except Exception as error:
+            return Attempt(inputs, None, Verdict("error", f"grader error: the reference failed on this input ({type(error).__name__}: {error})"))
+    limit = ctx.timeout(item)
+    outcome = ctx.process.call(item.target.module, item.call, inputs, limit, torch)
+    if not outcome.ok:
+        verdict = outcome_verdict(outcome, f"{item.call}", limit, ctx.budget_cut(item, limit))
+        verdict.raised = outcome.error_type or None
+        return Attempt(inputs, expected, verdict, printed=outcome.output)
+    got = outcome.value
+    problem = judge.check_kind(got, item.returns) or judge.compare(got, expected, item.rtol, item.atol)
+    return Attempt(inputs, expected, None if problem is None else Verdict("failed", problem), got, outcome.output)
 
 
 def judge_call(ctx: Context, item: Item, inputs: dict, explain: bool = True, expected=_UNKNOWN) -> Verdict | None:
     """Call the student on `inputs` and judge the result; None when it is right.
 
     With explain=False a failure carries only its status: no rendering and no
-    diagnosis, which matters while Hypothesis searches and shrinks. `expected`
-    is the reference's answer when it is already known.
+    diagnosis, which matters while Hypothesis searches and shrinks.
     """
-    if expected is _UNKNOWN:
+    tried = attempt(ctx, item, inputs, expected)
+    if tried.verdict is None or not explain:
+        return tried.verdict
+    return explained(ctx, item, tried, [tried])
+
+
+# ---- naming what went wrong ---------------------------------------------------------
+
+
+def mutant_matches(item: Item, mistake_id: str, tried: Attempt) -> bool:
+    """Whether the student's wrong value on this input is what the named mistake's mutant computes."""
+    try:
+        mutant = evaluate(item, tried.inputs, item.mistakes[mistake_id])
+    except Exception:  # a mutant that cannot handle this input names nothing
+        return False
+    return judge.same_mistake(tried.got, mutant, item.rtol, item.atol)
+
+
+def visible_on(item: Item, mistake_id: str, inputs: dict) -> bool:
+    """Whether this input can show the mistake: its mutant differs from the reference and, for a
+    combination, from each of its mistakes made alone (a 1x1 kernel cannot show a flip)."""
+    others = [item.reference] + [item.mistakes[part] for part in mistake_id.split("+")
+                                 if "+" in mistake_id and part in item.mistakes]
+    try:
+        mutant = evaluate(item, inputs, item.mistakes[mistake_id])
+    except Exception:
+        return False
+    for other in others:
         try:
-            expected = evaluate(item, inputs)
-        except Exception as error:
-            return Verdict("error", f"grader error: the reference failed on this input ({type(error).__name__}: {error})")
-    limit = ctx.timeout(item)
-    outcome = ctx.process.call(item.target.module, item.call, inputs, limit, torch)
-    if not outcome.ok:
-        verdict = outcome_verdict(outcome, f"{item.call}", limit, ctx.budget_cut(item, limit))
-        if explain:
-            verdict.counterexample = {"input": shown(inputs)}
-        return verdict
-    got = outcome.value
-    problem = judge.check_kind(got, item.returns) or judge.compare(got, expected, item.rtol, item.atol)
-    if problem is None:
+            if judge.same_mistake(evaluate(item, inputs, other), mutant, item.rtol, item.atol):
+                return False
+        except Exception:
+            continue
+    return True
+
+
+def diagnose(item: Item, failures: list[Attempt]) -> tuple[str | None, list[Attempt]]:
+    """The named mistake that explains the most wrong values (then the one of fewest mistakes
+    combined, then the rubric's order), with the attempts it explains; (None, []) if none does."""
+    best = None
+    wrong = [tried for tried in failures if tried.wrong_value]
+    for order, mistake_id in enumerate(item.mistakes):
+        matched = [tried for tried in wrong if mutant_matches(item, mistake_id, tried)]
+        rank = (-len(matched), mistake_id.count("+"), order)
+        if matched and (best is None or rank < best[0]):
+            best = (rank, mistake_id, matched)
+    return (best[1], best[2]) if best else (None, [])
+
+
+def relation(item: Item, failures: list[Attempt]) -> str | None:
+    """How the wrong values relate to the expected ones, found without any named mistake."""
+    wrong = [tried for tried in failures if tried.wrong_value][:MAX_RELATED]
+    if not wrong:
         return None
-    if not explain:
-        return Verdict("failed", problem)
-    diagnosis = diagnose(item, inputs, got)
+    try:
+        from grader import relations
+
+        cases = [(judge.plain(tried.inputs, torch), tried.got, tried.expected) for tried in wrong]
+        return relations.explain(cases, [quantities(item, tried.inputs) for tried in wrong])
+    except Exception:  # a relation is a help, never a reason to lose the verdict
+        return None
+
+
+def quantities(item: Item, inputs: dict) -> dict[str, float]:
+    """The rubric's named quantities of one input (the batch size, ...), those that evaluate to a number."""
+    found = {}
+    for name, expression in item.quantities.items():
+        try:
+            with np.errstate(all="ignore"):
+                value = eval(expression, {"np": np, "torch": torch, **copy.deepcopy(inputs)})
+            if value is not None:
+                found[name] = float(value)
+        except Exception:
+            continue
+    return found
+
+
+def explained(ctx: Context, item: Item, shown_attempt: Attempt, failures: list[Attempt],
+              mistake: tuple[str | None, list[Attempt]] | None = None, relation_text: str | None = None) -> Verdict:
+    """The verdict for `shown_attempt`, rendered, with what explains `failures`: the named mistake
+    (`mistake` when already found), else the relation between what was returned and expected."""
+    verdict = shown_attempt.verdict
+    if not shown_attempt.wrong_value:
+        verdict.counterexample = {"input": shown(shown_attempt.inputs)}
+        return verdict
+    diagnosis, matched = mistake if mistake is not None else diagnose(item, failures)
+    if diagnosis is None and relation_text is None:
+        relation_text = relation(item, failures)
+    problem = verdict.output
     lines = [problem[0].upper() + problem[1:] + "."]
+    wrong = sum(tried.wrong_value for tried in failures)
     if diagnosis:
-        lines.append(f"This looks like a known mistake ({diagnosis}): {ctx.rubric.mistake_hints.get(diagnosis, '')}".rstrip(": "))
+        share = f" on {len(matched)} of the {wrong} inputs it got wrong" if 0 < len(matched) < wrong else ""
+        lines.append(f"This looks like a known mistake ({diagnosis}){share}: {ctx.rubric.hint(diagnosis)}".rstrip(": "))
+    elif relation_text:
+        lines.append(relation_text)
     lines += list(item.hints)
-    if outcome.output.strip():
-        lines.append(f"Your code printed:\n{outcome.output}")
-    counterexample = {"input": shown(inputs), "expected": judge.show(expected), "got": judge.show(got)}
-    return Verdict("failed", "\n".join(lines), diagnosis, counterexample)
+    if shown_attempt.printed.strip():
+        lines.append(f"Your code printed:\n{shown_attempt.printed}")
+    counterexample = {"input": shown(shown_attempt.inputs), "expected": judge.show(shown_attempt.expected),
+                      "got": judge.show(shown_attempt.got)}
+    return Verdict("failed", "\n".join(lines), diagnosis, counterexample, relation=None if diagnosis else relation_text)
 
 
 def shown(inputs: dict) -> dict:

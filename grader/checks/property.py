@@ -19,7 +19,9 @@ between an editable and a regular install), so the grader's draws turn it off.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import textwrap
 from contextlib import contextmanager
 
 import hypothesis
@@ -30,8 +32,9 @@ from hypothesis.errors import HypothesisException
 
 from grader import cache, judge
 from grader.boundary.codec import CodecError, Decoder, encode_value
-from grader.checks.common import Context, Verdict, evaluate, judge_call, shown
-from grader.rubric import Item, Rubric, resolve
+from grader.checks.common import (Attempt, Context, Verdict, attempt, diagnose, evaluate, explained, mutant_matches,
+                                  relation, shown, visible_on)
+from grader.rubric import Item, Part, Rubric, resolve
 
 try:  # releases before local constants have nothing to turn off
     from hypothesis.internal.conjecture import providers as _providers
@@ -42,6 +45,7 @@ except ImportError:
 # Part of the table's cache key: tables drawn with local constants are not reused.
 _DRAWING = "no-local-constants"
 
+MAX_FAILURES = 20  # failing inputs of the table a diagnosis looks at
 _replays: dict[tuple, list | None] = {}  # (rubric sha256, item id) -> [(inputs, expected)], or None
 
 
@@ -95,8 +99,12 @@ def search(item: Item, test) -> None:
 def replay(rubric: Rubric, item: Item) -> list | None:
     """The inputs a passing implementation is called with, each with the reference's answer.
 
-    None when the reference itself fails on one: the live search then reports it.
+    None when the reference itself fails on one: the live search then reports it. An item's
+    parts have a table each; the item's is theirs put together.
     """
+    if item.parts:
+        tables = [replay(rubric, alone) for _, alone in part_items(item)]
+        return None if any(table is None for table in tables) else [entry for table in tables for entry in table]
     key = (rubric.sha256, item.id)
     if key not in _replays:
         name = _cache_name(rubric, item)
@@ -150,46 +158,99 @@ def _store(name: str, table: list) -> None:
     cache.store(name, header, blobs)
 
 
+def part_items(item: Item) -> list[tuple[Part | None, Item]]:
+    """(part, the item as that part alone) for each part; (None, item) for an item without parts.
+
+    Each part is its own search: its own seed (from its id), table and counterexample.
+    """
+    if not item.parts:
+        return [(None, item)]
+    return [(part, dataclasses.replace(item, id=f"{item.id}.{part.id}", name=part.name, points=part.points,
+                                       strategy=part.strategy, examples=part.examples,
+                                       hints=item.hints + part.hints, parts=()))
+            for part in item.parts]
+
+
 def run(ctx: Context, item: Item) -> Verdict:
     problem = ctx.target_problem(item)
     if problem:
         return problem
+    if not item.parts:
+        return _run_one(ctx, item)
+    return _combined(item, [(part, _run_one(ctx, alone)) for part, alone in part_items(item)])
+
+
+def _run_one(ctx: Context, item: Item) -> Verdict:
     table = replay(ctx.rubric, item)
     if table is None:
         return live_search(ctx, item)
+    failures: list[Attempt] = []
+    tried_count = 0
     for inputs, expected in table:
-        verdict = judge_call(ctx, item, inputs, explain=False, expected=expected)
-        if verdict is None:
+        tried = attempt(ctx, item, inputs, expected)
+        tried_count += 1
+        if tried.verdict is None:
             continue
-        if verdict.fatal:  # what the live search would report: it stops at the same input
-            verdict.counterexample = {"input": shown(inputs)}
-            return verdict
+        if tried.verdict.fatal:
+            if failures:  # explained with the failures seen before it: calling again costs a restart
+                break
+            tried.verdict.counterexample = {"input": shown(inputs)}  # where the live search would stop too
+            return tried.verdict
         if not ctx.explain:  # the live search would fail at this input too, then shrink it
-            return verdict
-        return live_search(ctx, item, known=(inputs, expected, verdict))
-    return Verdict("passed", f"{len(table)} generated inputs passed.")
+            return tried.verdict
+        failures.append(tried)
+        if len(failures) >= MAX_FAILURES:
+            break
+    if not failures:
+        return Verdict("passed", f"{len(table)} generated inputs passed.")
+    verdict = _explained_search(ctx, item, failures)
+    if not verdict.fatal:
+        verdict.output += f"\nFailed on {len(failures)} of the first {tried_count} generated inputs tried."
+    return verdict
 
 
-def live_search(ctx: Context, item: Item, known: tuple | None = None) -> Verdict:
+def _explained_search(ctx: Context, item: Item, failures: list[Attempt]) -> Verdict:
+    """Shrink a counterexample that still shows what explains the table's failures.
+
+    A named mistake is diagnosed on every failure first; the shrunk input must then be one
+    the mistake is seen on, so that shrinking cannot trade it for a simpler failure.
+    """
+    mistake = diagnose(item, failures)
+    diagnosis, matched = mistake
+    relation_text = None if diagnosis else relation(item, failures)
+    if diagnosis:
+        visible = [tried for tried in matched if visible_on(item, diagnosis, tried.inputs)]
+        known = (visible or matched)[0]
+        keep = lambda tried: (tried.wrong_value and mutant_matches(item, diagnosis, tried)  # noqa: E731
+                              and visible_on(item, diagnosis, tried.inputs))
+    else:
+        known, keep = failures[0], None
+    return live_search(ctx, item, known=known, keep=keep, failures=failures, mistake=mistake, relation_text=relation_text)
+
+
+def live_search(ctx: Context, item: Item, known: Attempt | None = None, keep=None, failures=(),
+                mistake=None, relation_text: str | None = None) -> Verdict:
     """Search for a failing input and shrink it.
 
-    `known` is (inputs, expected, verdict) of a failure the replayed table found:
-    should the search not find one (a student function that behaves differently
-    now, or a draw that differs), that failure is reported, never a pass.
+    `known` is a failure the replayed table found: should the search not find one (a
+    student function that behaves differently now, or a draw that differs), that failure
+    is reported, never a pass. `keep(attempt)` says which failures count while shrinking.
     """
-    state: dict = {"failing_inputs": None, "stop": None, "examples": 0}
+    state: dict = {"failing": None, "stop": None, "examples": 0}
 
     def test(inputs):
         if state["stop"] is not None:
             return
         state["examples"] += 1
-        verdict = judge_call(ctx, item, inputs, explain=False)
-        if verdict is None:
+        tried = attempt(ctx, item, inputs)
+        if tried.verdict is None:
             return
-        if verdict.fatal:
-            state["stop"] = (inputs, verdict)
+        if tried.verdict.fatal:
+            state["stop"] = tried
             return
-        state["failing_inputs"] = inputs  # the last failure recorded is Hypothesis's final, shrunk one
+        if keep is not None and not keep(tried):
+            return
+        state["failing"] = inputs  # the last failure recorded is Hypothesis's final, shrunk one
         raise _Wrong()
 
     try:
@@ -197,33 +258,62 @@ def live_search(ctx: Context, item: Item, known: tuple | None = None) -> Verdict
     except _Wrong:
         pass
     except HypothesisException as error:  # e.g. a flaky student function: keep the failure it showed
-        if state["failing_inputs"] is None:
+        if state["failing"] is None:
             if known is not None:
-                return _known_failure(ctx, item, *known)
+                return _known_failure(ctx, item, known, failures, mistake, relation_text)
             return Verdict("error", f"grader error: the property check could not run ({type(error).__name__})")
     if state["stop"] is not None:
-        inputs, verdict = state["stop"]
-        verdict.counterexample = {"input": shown(inputs)}
+        verdict = state["stop"].verdict
+        verdict.counterexample = {"input": shown(state["stop"].inputs)}
         return verdict
-    if state["failing_inputs"] is None:
+    if state["failing"] is None:
         if known is not None:
-            return _known_failure(ctx, item, *known)
+            return _known_failure(ctx, item, known, failures, mistake, relation_text)
         return Verdict("passed", f"{state['examples']} generated inputs passed.")
     # Judged once more, now with rendering and diagnosis; a student function that
     # no longer fails on its own counterexample is flaky, and that is a failure too.
-    verdict = judge_call(ctx, item, state["failing_inputs"]) or Verdict(
-        "failed", "The result changed between two calls with the same input; it must be deterministic."
-    )
-    verdict.output = f"Failed on this input (the smallest found):\n{verdict.output}"
+    again = attempt(ctx, item, state["failing"])
+    if again.verdict is None:
+        return Verdict("failed", "The result changed between two calls with the same input; it must be deterministic.")
+    verdict = explained(ctx, item, again, list(failures) or [again], mistake, relation_text)
+    if not verdict.fatal:
+        verdict.output = f"Failed on this input (the smallest found):\n{verdict.output}"
     return verdict
 
 
-def _known_failure(ctx: Context, item: Item, inputs: dict, expected, verdict: Verdict) -> Verdict:
+def _known_failure(ctx: Context, item: Item, known: Attempt, failures, mistake, relation_text) -> Verdict:
     """The replayed table's failure, explained: judged again, or as first judged if it now passes."""
-    explained = judge_call(ctx, item, inputs, expected=expected)
-    if explained is None:
-        verdict.counterexample = {"input": shown(inputs)}
-        return verdict
-    if not explained.fatal:
-        explained.output = f"Failed on this input:\n{explained.output}"
-    return explained
+    again = attempt(ctx, item, known.inputs, known.expected)
+    shown_attempt = again if again.verdict is not None else known
+    verdict = explained(ctx, item, shown_attempt, list(failures) or [shown_attempt], mistake, relation_text)
+    if not verdict.fatal:
+        verdict.output = f"Failed on this input:\n{verdict.output}"
+    return verdict
+
+
+def _combined(item: Item, results: list[tuple[Part, Verdict]]) -> Verdict:
+    """One verdict for an item split into parts: each part scores its own points and keeps its own
+    counterexample, so one edge case can neither hide nor zero the rest."""
+    score = sum(part.points for part, verdict in results if verdict.status == "passed")
+    lost = [(part, verdict) for part, verdict in results if verdict.status != "passed"]
+    lines, details = [], []
+    for part, verdict in results:
+        head = f"Part '{part.id}', {part.name} ({part.points:g} of {item.points:g} points):"
+        details.append({"id": part.id, "name": part.name, "points": part.points, "status": verdict.status,
+                        "score": part.points if verdict.status == "passed" else 0.0,
+                        "diagnosis": verdict.diagnosis})
+        if verdict.status == "passed":
+            lines.append(f"{head} {verdict.output}")
+            continue
+        cause = f"{item.call} raises {verdict.raised} when {part.name}.\n" if verdict.raised else ""
+        hints = "".join(f"\n{hint}" for hint in part.hints if hint not in verdict.output)  # a wrong value has them already
+        lines.append(f"{head} lost.\n{textwrap.indent(cause + verdict.output + hints, '  ')}")
+        if verdict is not lost[0][1] and verdict.counterexample:
+            lines += [f"  {key}: {value}" for key, value in verdict.counterexample.items()]
+    if not lost:
+        return Verdict("passed", "\n".join(lines), details={"parts": details})
+    explained_part = next((verdict for _, verdict in lost if verdict.diagnosis), lost[0][1])
+    status = "partial" if score > 0 else lost[0][1].status
+    return Verdict(status, "\n".join(lines), explained_part.diagnosis, lost[0][1].counterexample,
+                   score=score, details={"parts": details}, relation=explained_part.relation,
+                   raised=lost[0][1].raised)

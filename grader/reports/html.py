@@ -276,7 +276,7 @@ def _mistakes_table(results: list[SubmissionResult], rubric: Rubric) -> list[str
     for mistake, hits in sorted(seen.items(), key=lambda pair: (-len(pair[1]), pair[0])):
         students = sorted({student for student, _ in hits})
         items = sorted({item_id for _, item_id in hits})
-        rows.append(f"<tr><td>{escape(mistake)}</td><td>{escape(rubric.mistake_hints.get(mistake, ''))}</td>"
+        rows.append(f"<tr><td>{escape(mistake)}</td><td>{escape(rubric.hint(mistake))}</td>"
                     f"<td>{len(hits)}</td><td>{escape(', '.join(items))}</td>"
                     f"<td>{', '.join(_link(s) for s in students)}</td></tr>")
     return [*rows, "</table>"]
@@ -332,7 +332,7 @@ def _item_section(item: ItemResult, rubric: Rubric) -> list[str]:
     # A hidden item tells only whether it passed, whatever the result carries.
     if item.visibility != "hidden":
         if item.diagnosis:
-            hint = rubric.mistake_hints.get(item.diagnosis, "")
+            hint = rubric.hint(item.diagnosis)
             lines.append(f'<p class="diagnosis">Known mistake <strong>{escape(item.diagnosis)}</strong>'
                          f"{': ' + escape(hint) if hint else ''}</p>")
         for key, value in (item.counterexample or {}).items():

@@ -68,7 +68,9 @@ def test_the_live_search_is_seeded_by_the_item_not_by_the_grader(rubric):
 
 
 def comparable(result) -> list:
-    return [(i.id, i.status, i.score, i.output, i.diagnosis, i.counterexample) for i in result.items]
+    """What the replay must not change: the verdict, the mistake named and the counterexample.
+    (Its feedback says more: how many of the table's inputs failed.)"""
+    return [(i.id, i.status, i.score, i.output.splitlines()[:2], i.diagnosis, i.counterexample) for i in result.items]
 
 
 @pytest.mark.parametrize("student", sorted(FAILING))

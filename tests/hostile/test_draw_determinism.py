@@ -138,17 +138,15 @@ class _FailsOnlyOnTheReplayedInput:
         self.again = again  # whether it is still wrong when that input is judged once more
         self.calls = []
 
-    def __call__(self, ctx, item, inputs, explain=True, expected=None):
-        from grader.checks.common import Verdict
+    def __call__(self, ctx, item, inputs, expected=None):
+        import numpy as np
 
-        self.calls.append(explain)
-        if inputs is not self.inputs:
-            return None
-        if explain and not self.again:
-            return None
-        if explain:
-            return Verdict("failed", "The result is wrong.", "some_mistake", {"input": "shown", "got": "1"})
-        return Verdict("failed", "the result differs at index (0,)")
+        from grader.checks.common import Attempt, Verdict
+
+        self.calls.append(inputs is self.inputs)
+        if inputs is not self.inputs or (self.calls.count(True) > 1 and not self.again):
+            return Attempt(inputs, expected, None)
+        return Attempt(inputs, expected, Verdict("failed", "the result differs at index (0,)"), np.zeros(3))
 
 
 def _property_run(rubric, monkeypatch, judge):
@@ -162,17 +160,20 @@ def _property_run(rubric, monkeypatch, judge):
     monkeypatch.setattr(prop, "_replays", {})
     table = prop.replay(rubric, item)
     judge = judge(table)
-    monkeypatch.setattr(prop, "judge_call", judge)
+    monkeypatch.setattr(prop, "attempt", judge)
     ctx = types.SimpleNamespace(rubric=rubric, explain=True, target_problem=lambda item: None)
     return prop.run(ctx, item), judge, table
 
 
 def test_a_replayed_failure_the_live_search_misses_is_reported_not_passed(rubric, monkeypatch):
+    from grader.checks.common import shown
+
     verdict, judge, table = _property_run(rubric, monkeypatch, lambda table: _FailsOnlyOnTheReplayedInput(table, 3, True))
     assert verdict.status == "failed", verdict.output
-    assert verdict.diagnosis == "some_mistake" and verdict.output == "Failed on this input:\nThe result is wrong."
-    assert judge.calls.count(False) > 4  # the replay, then a live search that found nothing
-    assert judge.calls[-1] is True
+    assert verdict.output.startswith("Failed on this input:\nThe result differs at index (0,).")
+    assert verdict.counterexample["input"] == shown(table[3][0])
+    assert judge.calls.count(False) > 4  # the rest of the replay, then a live search that found nothing
+    assert judge.calls[-1] is True  # and the table's failure judged once more
 
 
 def test_a_replayed_failure_that_does_not_recur_keeps_its_first_verdict(rubric, monkeypatch):
@@ -180,5 +181,6 @@ def test_a_replayed_failure_that_does_not_recur_keeps_its_first_verdict(rubric, 
 
     verdict, judge, table = _property_run(rubric, monkeypatch, lambda table: _FailsOnlyOnTheReplayedInput(table, 3, False))
     assert verdict.status == "failed", verdict.output
-    assert verdict.output == "the result differs at index (0,)"
-    assert verdict.counterexample == {"input": shown(table[3][0])}
+    assert verdict.output.startswith("Failed on this input:\nThe result differs at index (0,).")
+    assert verdict.counterexample["input"] == shown(table[3][0])
+    assert judge.calls.count(True) == 2
