@@ -184,6 +184,20 @@ def _serve(group: list[Item], submission, rubric: Rubric, run: _Run, options: di
         discard(scratch)
 
 
+def _note_dependencies(selected: list[Item], graded: dict) -> None:
+    """A lost item whose call runs code another item found wrong says so: the cause may lie there."""
+    by_id = {item.id: item for item in selected}
+    for item in selected:
+        verdict = graded.get(item.id)
+        if verdict is None or verdict.status == "passed":
+            continue
+        failed = [by_id[other] for other in item.depends_on
+                  if other in by_id and by_id[other].visibility != "hidden" and graded[other].status != "passed"]
+        for other in failed:
+            verdict.output += (f"\nThis item runs your {other.target.symbol} first, and {other.id} found it wrong: "
+                               f"fix that first; this item may pass with it.")
+
+
 def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool = False, hide=(), items=None,
                      progress=None, explain: bool = True, student: str | None = None) -> SubmissionResult:
     """Grade the folder or zip at `path`. `items` restricts grading to those item ids.
@@ -213,6 +227,7 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
         failure = Verdict("error", f"The submission could not be opened: {error}" if isinstance(error, SubmissionError)
                           else grader_error("grading this submission", error))
         run.graded = {item.id: run.graded.get(item.id, failure) for item in selected}
+    _note_dependencies(selected, run.graded)
     results = [item_result(item, run.graded[item.id]) for item in selected]
     timing = {"total_s": round(time.monotonic() - started, 4), "items_s": run.seconds, "process_starts": run.starts}
     return SubmissionResult(student, results, run.isolation, rubric.sha256,

@@ -35,7 +35,7 @@ _TOP_KEYS = {"title", "version", "defaults", "submission_timeout_s", "hide", "re
 _DEFAULT_KEYS = set(DEFAULTS)
 _ITEM_KEYS = {
     "common": {"id", "name", "points", "visibility", "kind", "target", "reference", "hints", "mistakes",
-               "rtol", "atol", "timeout_s", "quantities"},
+               "rtol", "atol", "timeout_s", "quantities", "depends_on"},
     "cases": {"call", "inputs", "cases", "returns"},
     "property": {"call", "strategy", "examples", "returns", "parts"},
     "answers": {"answer", "args", "reader", "writer", "compare"},
@@ -116,6 +116,7 @@ class Item:
     device: str = "cpu"
     parts: tuple[Part, ...] = ()  # a property item split into separately scored parts
     quantities: dict = field(default_factory=dict)  # readable name -> expression over the inputs, to name factors
+    depends_on: tuple[str, ...] = ()  # items grading code this item's call runs first (e.g. the student's forward)
 
     @property
     def reference_symbol(self) -> str:
@@ -401,6 +402,17 @@ def _check_parts(check: _Checker, item: dict, path) -> None:
         check.fail((*path, "points"), f"points {item['points']!r} differ from the parts' total {total:g}", f"set points to {total:g}")
 
 
+def _check_dependencies(check: _Checker, items: list, ids: set) -> None:
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or "depends_on" not in item:
+            continue
+        where = ("items", index, "depends_on")
+        if check.typed(item["depends_on"], where, list, "a list of item ids"):
+            for number, other in enumerate(item["depends_on"]):
+                if other not in ids or other == item.get("id"):
+                    check.fail((*where, number), f"{other!r} is not another item's id", "name an item of this rubric")
+
+
 def _check_quantities(check: _Checker, quantities, path) -> None:
     if not check.typed(quantities, path, dict, "a mapping of a readable name to an expression over the inputs"):
         return
@@ -585,6 +597,7 @@ def _build(data: dict, path: str, digest: str) -> Rubric:
                              examples=int(part.get("examples", raw.get("examples", defaults["examples"]))),
                              hints=tuple(part.get("hints", ()))) for part in raw.get("parts", ())),
             quantities=dict(raw.get("quantities", {})),
+            depends_on=tuple(raw.get("depends_on", ())),
         ))
     hints = {key: (value or {}).get("hint", "") for key, value in (data.get("mistakes") or {}).items()}
     return Rubric(path=path, sha256=digest, title=data["title"], items=tuple(items), mistake_hints=hints,
@@ -660,6 +673,7 @@ def load_rubric(path) -> Rubric:
         seen: set = set()
         for index, item in enumerate(items):
             _check_item(check, item, ("items", index), set(mistakes) if isinstance(mistakes, dict) else set(), seen)
+        _check_dependencies(check, items, seen)
     if check.problems:
         raise RubricError(check.problems)
     return _build(data, str(path), hashlib.sha256(raw).hexdigest())

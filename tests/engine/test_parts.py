@@ -131,6 +131,7 @@ def test_a_part_rubric_is_checked_like_the_rest(tmp_path):
     focal["parts"][1]["id"] = "weighted"
     bad["items"][1]["mistakes"]["flipped_kernel+full_size"] = f"{FIXTURES}:flipped"
     bad["items"][1]["quantities"] = {"the batch size": "len(("}
+    bad["items"][2]["depends_on"] = ["conv", "no_such_item"]
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(bad, sort_keys=False))
     with pytest.raises(RubricError) as error:
@@ -138,5 +139,18 @@ def test_a_part_rubric_is_checked_like_the_rest(tmp_path):
     text = str(error.value)
     for expected in ("differ from the parts' total 4", "draws its inputs from each part's strategy",
                      "part id 'weighted' is used twice", "mistake 'full_size' is not in the top-level mistakes",
-                     "quantities.the batch size: not a Python expression"):
+                     "quantities.the batch size: not a Python expression", "'no_such_item' is not another item's id"):
         assert expected in text, text
+
+
+def test_a_lost_item_that_runs_code_another_item_found_wrong_says_so(tmp_path, rubric, zygote):
+    """mlp.backward gets the student's own forward's cache: a forward over the wrong axis is named there."""
+    mlp = (ADA / "mlp.py").read_text()
+    batch_axis = mlp.replace("z = z - np.max(z, axis=1, keepdims=True)", "z = z - np.max(z, axis=0, keepdims=True)").replace(
+        "return e / np.sum(e, axis=1, keepdims=True)", "return e / np.sum(e, axis=0, keepdims=True)")
+    result = graded(tmp_path, rubric, zygote, {"mlp.py": batch_axis}, ["mlp.forward", "mlp.backward"])
+    forward, backward = result.item("mlp.forward"), result.item("mlp.backward")
+    assert forward.status == backward.status == "failed", forward.output + backward.output
+    note = "This item runs your mlp_forward first, and mlp.forward found it wrong: fix that first"
+    assert note in backward.output and note not in forward.output
+    assert note not in graded(tmp_path / "right", rubric, zygote, {}, ["mlp.forward", "mlp.backward"]).item("mlp.backward").output
