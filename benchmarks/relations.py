@@ -7,7 +7,7 @@ Run from the repository root:
 For each cases and property item of the rubric and each systematic mutant the audit builds for
 its target (result operators that change the target's result, each argument dropped, each pair
 of adjacent arguments swapped), the mutant is evaluated in this process on the item's inputs
-(the replayed table of a property item, the cases of a cases item). The inputs on which it
+(the replayed table of a property item, all its parts' together; the cases of a cases item). The inputs on which it
 returns a wrong value are its failing cases, given to `explain` with the item's quantities, as
 the grader would. A mutant is counted per item: one symbol's mutant seen by three items counts
 three times. Raising is not a wrong value: a mutant that only raises is not counted as failing.
@@ -16,7 +16,6 @@ three times. Raising is not a wrong value: a mutant that only raises is not coun
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -24,31 +23,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from grader import judge, mutants  # noqa: E402
 from grader.checks.cases import case_inputs  # noqa: E402
-from grader.checks.common import evaluate  # noqa: E402
+from grader.checks.common import MAX_RELATED, evaluate, quantities  # noqa: E402
 from grader.checks.property import replay  # noqa: E402
 from grader.relations import explain  # noqa: E402
 from grader.rubric import load_rubric, resolve  # noqa: E402
 
-MAX_FAILING = 20  # failing cases given to explain, as the grader gives at most that many
 
-
-def tables(rubric, item) -> list[list[tuple[dict, object]]]:
-    """The (inputs, expected) lists an item is judged on: its cases, its table, or each part's table."""
+def table(rubric, item) -> list[tuple[dict, object]]:
+    """The (inputs, expected) an item is judged on: its cases, or its replayed table (its parts' together)."""
     if item.kind == "cases":
-        return [[(inputs, evaluate(item, inputs)) for inputs in (case_inputs(item, case) for case in item.cases)]]
-    parts = getattr(item, "parts", ())
-    if not parts:
-        return [replay(rubric, item) or []]
-    return [replay(rubric, dataclasses.replace(item, id=f"{item.id}.{part.id}", strategy=part.strategy,
-                                               examples=part.examples, parts=())) or [] for part in parts]
+        return [(inputs, evaluate(item, inputs)) for inputs in (case_inputs(item, case) for case in item.cases)]
+    return replay(rubric, item) or []
 
 
-def operators(rubric, item, table) -> list[tuple[str, tuple]]:
+def operators(item, table) -> list[tuple[str, tuple]]:
     """(operator, parameters) of the systematic mutants the audit builds for the item's target."""
     reference = resolve(item.reference)
     seen: list = []
@@ -66,17 +58,6 @@ def operators(rubric, item, table) -> list[tuple[str, tuple]]:
     return found
 
 
-def quantities(item, inputs) -> dict:
-    values = {}
-    for name, expression in getattr(item, "quantities", {}).items():
-        try:
-            values[name] = eval(expression, {"np": np, "torch": torch}, dict(inputs))
-            values[name] = float(values[name]) if values[name] is not None else None
-        except Exception:
-            values[name] = None
-    return values
-
-
 def failing_cases(item, table, mutant) -> tuple[list, list]:
     cases, named = [], []
     for inputs, expected in table:
@@ -85,9 +66,9 @@ def failing_cases(item, table, mutant) -> tuple[list, list]:
         except Exception:  # raising is reported as such, not related
             continue
         if judge.compare(got, expected, item.rtol, item.atol) is not None:
-            cases.append((inputs, got, expected))
+            cases.append((judge.plain(inputs, torch), got, expected))  # as the grader passes them
             named.append(quantities(item, inputs))
-    return cases[:MAX_FAILING], named[:MAX_FAILING]
+    return cases[:MAX_RELATED], named[:MAX_RELATED]  # as many as the grader gives
 
 
 def main() -> None:
@@ -104,24 +85,24 @@ def main() -> None:
     for item in rubric.items:
         if item.kind not in ("cases", "property"):
             continue
-        for table in tables(rubric, item):
-            for name, params in operators(rubric, item, table):
-                label = name if not params else f"{name}:{','.join(params)}"
-                mutant = mutants.mutate(resolve(item.reference), name, *params)
-                cases, named = failing_cases(item, table, mutant)
-                row = counts.setdefault(name, [0, 0, 0])
-                row[0] += 1
-                if not cases:
-                    continue
-                row[1] += 1
-                started = time.perf_counter()
-                sentence = explain(cases, named)
-                timings.append((time.perf_counter() - started, f"{item.id} / {label}"))
-                if sentence:
-                    row[2] += 1
-                    examples.setdefault(name, []).append(f"{item.id} / {label} ({len(cases)} cases): {sentence}")
-                else:
-                    missed.setdefault(name, []).append(f"{item.id} / {label}")
+        inputs = table(rubric, item)
+        for name, params in operators(item, inputs):
+            label = name if not params else f"{name}:{','.join(params)}"
+            mutant = mutants.mutate(resolve(item.reference), name, *params)
+            cases, named = failing_cases(item, inputs, mutant)
+            row = counts.setdefault(name, [0, 0, 0])
+            row[0] += 1
+            if not cases:
+                continue
+            row[1] += 1
+            started = time.perf_counter()
+            sentence = explain(cases, named)
+            timings.append((time.perf_counter() - started, f"{item.id} / {label}"))
+            if sentence:
+                row[2] += 1
+                examples.setdefault(name, []).append(f"{item.id} / {label} ({len(cases)} cases): {sentence}")
+            else:
+                missed.setdefault(name, []).append(f"{item.id} / {label}")
     print(f"\n{'operator':<12} {'mutants':>8} {'failing':>8} {'explained':>10}")
     for name, (total, failing, explained) in counts.items():
         print(f"{name:<12} {total:>8} {failing:>8} {explained:>10}")
