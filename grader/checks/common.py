@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from grader import judge
+from grader import judge, relations
 from grader.boundary import Outcome, StudentProcess
 from grader.rubric import Item, Rubric, Target, resolve
 
@@ -231,8 +231,6 @@ def relation(item: Item, failures: list[Attempt]) -> str | None:
     if not wrong:
         return None
     try:
-        from grader import relations
-
         cases = [(judge.plain(tried.inputs, torch), tried.got, tried.expected) for tried in wrong]
         return relations.explain(cases, [quantities(item, tried.inputs) for tried in wrong])
     except Exception:  # a relation is a help, never a reason to lose the verdict
