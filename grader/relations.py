@@ -3,7 +3,7 @@
 Given the failing cases of one item (inputs, what came back, what was expected),
 `explain` looks for one relation that holds on every case: all zeros, a sign
 flip, a constant factor or one equal to a quantity of the input (the batch
-size, a dimension, their product, their inverse), a transpose, entries reversed
+size, a dimension, their product or ratio, their inverse), a transpose, entries reversed
 or permuted along an axis, a different total or the wrong axis summing to 1,
 NaN or inf where the expected values are finite, a shape one row short or
 transposed, one entry off, rounding to float16 precision. It claims nothing it
@@ -87,7 +87,9 @@ def _fmt(x: float) -> str:
     if math.isfinite(x) and x == round(x) and abs(x) < 1e6:
         return str(int(round(x)))
     text = f"{x:.3g}"
-    return f"{x:.6g}" if text in ("1", "-1") else text
+    if text in ("1", "-1"):  # a factor near 1 needs its digits
+        return f"{x:.6g}"
+    return f"{float(text):g}" if 1 <= abs(x) < 1e6 else text  # 1000, not 1e+03
 
 
 # ---- quantities --------------------------------------------------------------------
@@ -151,6 +153,9 @@ def _candidates(cases, quantities: list) -> list[tuple[str, str, list[float]]]:
             product = [x * y for x, y in zip(a, b)]
             found.append(("times", name, product))
             found.append(("over", name, product))
+    for (i, (first, a)), (j, (second, b)) in ((x, y) for x in enumerate(singles) for y in enumerate(singles)):
+        if i != j:  # e.g. a division by the number of classes where the batch size is due
+            found.append(("times", f"{first} divided by {second}", [x / y for x, y in zip(a, b)]))
     return found
 
 

@@ -55,6 +55,17 @@ def test_inverse_and_product_of_quantities():
     assert "divided by the batch size times the number of classes" in explain(product, named)
 
 
+def test_ratio_of_quantities_division_by_classes_where_the_batch_size_is_due():
+    cases = []
+    for n, c in ((2, 3), (5, 4), (6, 2)):
+        expected = RNG.normal(size=())
+        cases.append(({"input": RNG.normal(size=(n, c))}, float(expected * n / c), float(expected)))
+    named = [{"the batch size": float(inputs["input"].shape[0]), "the number of classes": float(inputs["input"].shape[1])}
+             for inputs, _, _ in cases]
+    assert explain(cases, named) == ("Every value of the result is the expected one multiplied by the batch size "
+                                     "divided by the number of classes (0.667 in the first failing case).")
+
+
 def test_a_constant_factor_equal_to_a_dimension_says_so():
     cases = cases_of(lambda e, n: e * 4, sizes=(4,))
     assert explain(cases) == "Every value of the result is 4 times the expected one (4 is `x.shape[0]` here)."
