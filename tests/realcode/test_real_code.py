@@ -77,6 +77,35 @@ EXPECTED = {
     "conv_matrix/off_by_one_size": WRONG,
     "conv_matrix/true_division": WRONG,
 }
+# The catalogue's mistakes each wrong fixture does make: a named diagnosis must be made of these (a
+# combination may name some of them). A fixture left out makes none the catalogue names, so any name
+# given to it sends the student after a mistake they did not make.
+MAKES = {
+    "focal_loss/weight_normalised_mean": {"weight_normalised_mean"},
+    "focal_loss/divide_by_classes": {"divided_by_classes"},
+    "focal_loss/mean_over_entries": {"mean_over_entries"},
+    "focal_loss/sum_over_batch": {"sum_reduction"},
+    "focal_loss/weighted_pt": {"weighted_pt"},
+    "focal_loss/weights_not_normalised": {"weights_not_normalised"},
+    "focal_loss/effective_number_not_inverted": {"effective_number_not_inverted"},
+    "focal_loss/n_power_beta": {"n_to_the_beta"},
+    "focal_loss/sigmoid_bce": {"sigmoid_focal"},
+    "focal_loss/none_crash_and_sum": {"sum_reduction"},
+    "softmax_classifier/no_max_subtraction": {"no_max_subtraction"},
+    "softmax_classifier/batch_wide_max": {"batch_max_subtraction"},
+    "softmax_classifier/wrong_class_subtracted": {"wrong_class_subtracted"},
+    "softmax_classifier/sum_not_mean": {"sum_not_mean"},
+    "mlp/summed_loss": {"sum_not_mean"},
+    "mlp/softmax_batch_axis": {"softmax_over_batch"},
+    "mlp/tanh_of_preactivation": {"tanh_derivative_of_preactivation"},
+    "mlp/no_max_subtraction": {"no_max_subtraction"},
+    "mlp/transposed_gradients": {"transposed"},
+    "conv_matrix/flipped_kernel": {"flipped_kernel"},
+    "conv_matrix/textbook_toeplitz": {"flipped_kernel", "full_size"},
+    "conv_matrix/ignores_stride": {"ignores_stride"},
+    "conv_matrix/column_major": {"column_major"},
+    "conv_matrix/transposed": {"transposed"},
+}
 WRONG_EXPLAINED_AT_LEAST = 0.9
 # How a part's crash on a documented argument value is reported: "raises TypeError when `weight` is None".
 CRASH_ON_ARGUMENT = re.compile(r"raises \w+ when `\w+`")
@@ -223,6 +252,14 @@ def test_a_crash_on_the_default_costs_only_what_passes_the_default(graded, fixtu
     assert result.score < result.max_score, row(fixture, result)
     assert result.max_score - result.score <= exposed + 1e-9, row(fixture, result)
     assert explained(result), row(fixture, result)
+
+
+@pytest.mark.parametrize("fixture", fixtures(WRONG) + fixtures(CRASHES_ON_NONE))
+def test_a_named_mistake_is_one_the_code_makes(graded, fixture):
+    result = graded(fixture)
+    named = {item.id: item.diagnosis for item in result.items if item.diagnosis}
+    misnamed = {i: name for i, name in named.items() if not set(name.split("+")) <= MAKES.get(fixture, set())}
+    assert misnamed == {}, row(fixture, result)
 
 
 def test_wrong_code_is_told_why(graded):
