@@ -34,6 +34,7 @@ EXPECTED = {
     "focal_loss/correct_ce_weight_float32": CORRECT,
     "focal_loss/correct_one_hot": CORRECT,
     "focal_loss/correct_loop": CORRECT,
+    "focal_loss/correct_nll_loss_none": CORRECT,
     "focal_loss/none_crash_indexing": CRASHES_ON_NONE,
     "focal_loss/none_crash_float": CRASHES_ON_NONE,
     "focal_loss/weight_normalised_mean": WRONG,
