@@ -214,13 +214,17 @@ def visible_on(item: Item, mistake_id: str, inputs: dict) -> bool:
 
 def diagnose(item: Item, failures: list[Attempt]) -> tuple[str | None, list[Attempt]]:
     """The named mistake that explains the most wrong values (then the one of fewest mistakes
-    combined, then the rubric's order), with the attempts it explains; (None, []) if none does."""
+    combined, then the rubric's order), with the attempts it explains; (None, []) if none does.
+
+    A mistake that explains fewer than half of them is not named: the code makes another one,
+    and the name would send the student after the wrong bug.
+    """
     best = None
     wrong = [tried for tried in failures if tried.wrong_value]
     for order, mistake_id in enumerate(item.mistakes):
         matched = [tried for tried in wrong if mutant_matches(item, mistake_id, tried)]
         rank = (-len(matched), mistake_id.count("+"), order)
-        if matched and (best is None or rank < best[0]):
+        if matched and 2 * len(matched) >= len(wrong) and (best is None or rank < best[0]):
             best = (rank, mistake_id, matched)
     return (best[1], best[2]) if best else (None, [])
 
