@@ -39,7 +39,7 @@ _ITEM_KEYS = {
     "cases": {"call", "inputs", "cases", "returns"},
     "property": {"call", "strategy", "examples", "returns", "parts"},
     "answers": {"answer", "args", "reader", "writer", "compare"},
-    "training": {"mode", "data", "config", "recipe", "tiers", "max_params", "checkpoint", "loss", "margin", "device"},
+    "training": {"mode", "data", "config", "recipe", "tiers", "max_params", "checkpoint", "loss", "margin", "floor", "device"},
 }
 _REQUIRED = {
     "cases": {"target", "reference", "inputs", "cases", "returns"},
@@ -113,6 +113,7 @@ class Item:
     checkpoint: str = ""
     loss: dict = field(default_factory=dict)  # file and call of the student's loss
     margin: float = 0.0
+    floor: float = 0.0  # the balanced accuracy the student's loss's run must reach in mode: compare
     device: str = "cpu"
     parts: tuple[Part, ...] = ()  # a property item split into separately scored parts
     quantities: dict = field(default_factory=dict)  # readable name -> expression over the inputs, to name factors
@@ -494,10 +495,12 @@ def _check_training(check: _Checker, item: dict, path) -> None:
                     check.fail((*path, "loss", "call"), f"not a Python expression ({error.msg})", "write e.g. 'MyLoss(weight=w)'")
         if check.number(item.get("margin"), (*path, "margin")) and item["margin"] > 1:
             check.fail((*path, "margin"), "margin is a difference of accuracies, at most 1", "write e.g. 0.1")
+        if "floor" in item and check.number(item["floor"], (*path, "floor")) and not 0 <= item["floor"] <= 1:
+            check.fail((*path, "floor"), "floor is a balanced accuracy, between 0 and 1", "write e.g. 0.3")
         if "tiers" in item:
             check.fail((*path, "tiers"), "mode: compare credits a margin, not tiers", "remove tiers")
     else:
-        for key in ("loss", "margin"):
+        for key in ("loss", "margin", "floor"):
             if key in item:
                 check.fail((*path, key), f"only mode: compare uses {key}", "remove it, or set mode: compare")
         tiers = item.get("tiers")
@@ -592,7 +595,7 @@ def _build(data: dict, path: str, digest: str) -> Rubric:
             recipe=dict(raw.get("recipe", {})),
             tiers=tuple((float(t["above"]), float(t["points"])) for t in raw.get("tiers", ())),
             max_params=raw.get("max_params"), checkpoint=raw.get("checkpoint", ""), loss=dict(raw.get("loss", {})),
-            margin=float(raw.get("margin", 0.0)), device=raw.get("device", "cpu"),
+            margin=float(raw.get("margin", 0.0)), floor=float(raw.get("floor", 0.0)), device=raw.get("device", "cpu"),
             parts=tuple(Part(id=part["id"], name=part["name"], points=float(part["points"]), strategy=part["strategy"],
                              examples=int(part.get("examples", raw.get("examples", defaults["examples"]))),
                              hints=tuple(part.get("hints", ()))) for part in raw.get("parts", ())),

@@ -3,8 +3,9 @@ accuracy is computed here, against labels that never leave this process.
 
 Modes: `train` credits accuracy tiers after training with the rubric's recipe;
 `checkpoint` evaluates the submitted weights the same way; `compare` trains
-twice with one seed, cross-entropy against the student's loss, and credits
-an improvement on the rarest half of the classes.
+twice with one seed, cross-entropy against the student's loss, and credits a
+rise of balanced accuracy (the mean of the per-class accuracies, which holds any
+constant answer at chance) when the student's run also reaches the rubric's floor.
 """
 
 from __future__ import annotations
@@ -219,9 +220,12 @@ def _read_run(item: Item, data: dict, value, doing: str):
     finite = np.isfinite(logits).all(axis=1)
     predicted = np.where(finite, np.argmax(np.where(np.isfinite(logits), logits, 0), axis=1), -1)
     per_class = [float(np.mean(predicted[labels == c] == c)) if np.any(labels == c) else 0.0 for c in range(classes)]
+    tested = [c for c in range(classes) if np.any(labels == c)]
     losses = value.get("losses") if type(value.get("losses")) is list else []
     return {
         "accuracy": float(np.mean(predicted == labels)),
+        # The mean of the per-class accuracies: a constant answer scores 1 / classes, however skewed the data.
+        "balanced_accuracy": round(float(np.mean([per_class[c] for c in tested])), 6),
         "per_class": [round(a, 6) for a in per_class],
         "loss_curve": [round(float(v), 6) for v in losses if type(v) is float and math.isfinite(v)][:1000],
         "non_finite_outputs": int((~finite).sum()),
@@ -278,7 +282,7 @@ def _tiers_verdict(item: Item, data: dict, settings: dict, notes: list[str], run
 
 
 def _public(run: dict) -> dict:
-    return {key: run[key] for key in ("accuracy", "per_class", "loss_curve", "non_finite_outputs")}
+    return {key: run[key] for key in ("accuracy", "balanced_accuracy", "per_class", "loss_curve", "non_finite_outputs")}
 
 
 def _compare(ctx: Context, item: Item, data: dict, settings: dict, notes: list[str]) -> Verdict:
@@ -296,26 +300,35 @@ def _compare(ctx: Context, item: Item, data: dict, settings: dict, notes: list[s
     candidate = _train(ctx, item, data, settings, item.loss["call"], loss)
     if isinstance(candidate, Verdict):
         return candidate
-    before = float(np.mean([baseline["per_class"][c] for c in minority]))
-    after = float(np.mean([candidate["per_class"][c] for c in minority]))
+    rare = {label: round(float(np.mean([run["per_class"][c] for c in minority])), 6)
+            for label, run in (("cross-entropy", baseline), ("your loss", candidate))}
+    before, after = baseline["balanced_accuracy"], candidate["balanced_accuracy"]
     gain = after - before
-    rare = ", ".join(data["classes"][c] for c in minority)
-    runs = {"cross-entropy": baseline, "your loss": candidate}
+    runs = {"cross-entropy": {**baseline, "minority_accuracy": rare["cross-entropy"]},
+            "your loss": {**candidate, "minority_accuracy": rare["your loss"]}}
     lines = [f"{_describe(item, data, settings)}, on {candidate['device']}; twice with the same seed: "
              f"cross-entropy, then {item.loss['call']}.",
              *notes,
-             f"Mean accuracy on the rarest half of the classes ({rare}): {_percent(before)} with cross-entropy, "
-             f"{_percent(after)} with your loss, a change of {100 * gain:+.1f} points; "
+             f"Balanced accuracy (the mean of the per-class accuracies, which an answer that ignores the image holds at chance): "
+             f"{_percent(before)} with cross-entropy, {_percent(after)} with your loss, a change of {100 * gain:+.1f} points; "
              f"at least {100 * item.margin:+.1f} is needed.",
+             f"On the rarest half of the classes ({', '.join(data['classes'][c] for c in minority)}): "
+             f"{_percent(rare['cross-entropy'])} with cross-entropy, {_percent(rare['your loss'])} with your loss.",
              f"Overall: {_percent(baseline['accuracy'])} with cross-entropy, {_percent(candidate['accuracy'])} with your loss.",
              "Accuracy per class:", per_class_table(data["classes"], runs, counts)]
-    passed = gain >= item.margin
+    learned = after >= item.floor
+    if not learned:
+        lines.insert(len(notes) + 1, f"Your loss's run reaches {_percent(after)} balanced accuracy, below the {_percent(item.floor)} "
+                                     f"this item asks of it (chance is {_percent(1 / classes)}): a model that does not learn "
+                                     f"the images earns nothing here, whatever the comparison.")
+    passed = learned and gain >= item.margin
     if not passed:
         lines += list(item.hints)
     details = {"device": candidate["device"], "parameters": candidate["parameters"], "recipe": settings,
                "classes": list(data["classes"]), "train_counts": counts, "minority": minority,
-               "runs": {label: _public(run) for label, run in runs.items()},
-               "gain": round(gain, 6), "margin": item.margin}
+               "runs": {label: {**_public(run), "minority_accuracy": run["minority_accuracy"]} for label, run in runs.items()},
+               "gain": round(gain, 6), "margin": item.margin, "floor": item.floor,
+               "minority_gain": round(rare["your loss"] - rare["cross-entropy"], 6)}
     return Verdict("passed" if passed else "failed", "\n".join(lines), details=details)
 
 

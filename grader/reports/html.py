@@ -232,6 +232,20 @@ def _accuracy_svg(classes: list[str], runs: dict[str, list[float | None]], count
     return _svg("per-class", f"Test accuracy per class for {', '.join(runs)}", width, height, parts)
 
 
+def _balanced_note(runs: dict) -> str:
+    """Each run's balanced accuracy and minority accuracy, where its details hold readable ones."""
+    shown = []
+    for label, run in runs.items():
+        balanced = finite(run.get("balanced_accuracy")) if isinstance(run, dict) else None
+        if balanced is None or not 0 <= balanced <= 1:
+            continue
+        rare = finite(run.get("minority_accuracy"))
+        shown.append(f"{label} {percent(balanced)}" + (f" (minority classes {percent(rare)})" if rare is not None and 0 <= rare <= 1 else ""))
+    if len(shown) < 2:  # one run's figure is already its chart
+        return ""
+    return f'<p class="note balanced">Balanced accuracy, the mean over the classes: {escape("; ".join(shown))}.</p>'
+
+
 def _training_charts(details) -> list[str]:
     """Loss curves and accuracy per class from an item's details, each value checked first."""
     data = per_class(details)
@@ -256,6 +270,9 @@ def _training_charts(details) -> list[str]:
     lines += ["<h3>Test accuracy per class</h3>", _accuracy_svg(classes, runs, counts, minority, tiers)]
     if minority:
         lines.append('<p class="note">Classes marked * are the minority classes: the rarer half of the training data.</p>')
+    balanced = _balanced_note(details["runs"])
+    if balanced:
+        lines.append(balanced)
     if tiers:
         lines.append('<p class="note">Dashed lines: the overall accuracy each tier asks for.</p>')
     return lines

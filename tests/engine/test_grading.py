@@ -58,11 +58,13 @@ EXPECTED = {
     "jack_weighted_pt": {
         "focal_loss.focal": ("failed", "weighted_pt"),
         "focal_loss.long_tail": ("failed", None),
+        # The weight inside p_t starves the frequent classes: balanced accuracy falls, though the rare half rises.
+        "cnn.long_tail": ("failed", None),
     },
     "kate_weights_sum_to_one": {
         "focal_loss.reweight_published": ("failed", "weights_sum_to_one"),
         "focal_loss.reweight": ("failed", "weights_sum_to_one"),
-        # Weights summing to 1 scale the loss down C-fold: in 5 epochs the rare classes barely move.
+        # Weights summing to 1 scale the loss down C-fold: in 8 epochs of SGD the model learns less than with cross-entropy.
         "cnn.long_tail": ("failed", None),
     },
     "leo_weight_normalised_mean": {

@@ -19,10 +19,10 @@ TIERS = [{"above": 0.6, "points": 2, "reached": True}, {"above": 0.8, "points": 
          {"above": 0.95, "points": 2, "reached": False}]
 COMPARE_CLASSES = ["plane", "car", HOSTILE, "cat", 'a "quoted" & long class name that goes on']
 COMPARE_RUNS = {
-    "cross-entropy": {"accuracy": 0.7, "per_class": [0.9, 0.85, 0.2, 0.1, 0.8], "loss_curve": [1.6, 1.2, 1.0, 0.9, 0.85],
-                      "non_finite_outputs": 0},
-    "your loss": {"accuracy": 0.74, "per_class": [0.88, 0.8, 0.55, 0.41, 0.79], "loss_curve": [0.9, 0.6, 0.5, 0.45, 0.42],
-                  "non_finite_outputs": 0},
+    "cross-entropy": {"accuracy": 0.7, "balanced_accuracy": 0.57, "minority_accuracy": 0.15,
+                      "per_class": [0.9, 0.85, 0.2, 0.1, 0.8], "loss_curve": [1.6, 1.2, 1.0, 0.9, 0.85], "non_finite_outputs": 0},
+    "your loss": {"accuracy": 0.74, "balanced_accuracy": 0.686, "minority_accuracy": 0.48,
+                  "per_class": [0.88, 0.8, 0.55, 0.41, 0.79], "loss_curve": [0.9, 0.6, 0.5, 0.45, 0.42], "non_finite_outputs": 0},
 }
 
 
@@ -41,7 +41,7 @@ def make_items(rubric) -> list[ItemResult]:
             "tiers": [{"above": 0.9, "points": 3, "reached": True}]}),
         ItemResult(compare.id, compare.name, 4.0, 4.0, "passed", "visible", "Your loss helps.", details={
             **common, "classes": COMPARE_CLASSES, "train_counts": [500, 500, 20, 10, 500], "minority": [2, 3],
-            "runs": COMPARE_RUNS, "gain": 0.33, "margin": 0.2}),
+            "runs": COMPARE_RUNS, "gain": 0.116, "margin": 0.08, "floor": 0.3, "minority_gain": 0.33}),
     ]
 
 
@@ -131,6 +131,13 @@ def test_minority_classes_are_marked_and_names_escaped(page, rubric):
     assert len(marked) == 2
     assert "cat*" in sections.svg_text[compare] and "Classes marked * are the minority classes" in text
     assert "a &quot;quoted&quot; &amp; long class name that goes on" in text  # whole in the bar's tooltip
+
+
+def test_a_comparison_states_each_runs_balanced_accuracy(page, rubric):
+    text = page.read_text()
+    assert ('<p class="note balanced">Balanced accuracy, the mean over the classes: cross-entropy 57.0% '
+            '(minority classes 15.0%); your loss 68.6% (minority classes 48.0%).</p>') in text
+    assert text.count('class="note balanced"') == 1, "a single run's balanced accuracy is its chart's"
 
 
 def test_partial_status_is_styled_and_not_counted_as_passed(page, rubric):
