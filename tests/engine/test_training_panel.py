@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from grader.api import grade_submission
 from tests.engine import panel_models
@@ -79,3 +80,17 @@ def test_the_textbook_model_tells_a_weightless_focal_loss_apart(tmp_path, rubric
     assert item.details["gain"] < item.details["margin"] / 2
     assert item.details["runs"]["your loss"]["balanced_accuracy"] >= item.details["floor"], "it fails on the margin alone"
 
+
+
+def test_the_learned_constant_that_gamed_the_rare_half_is_denied(tmp_path, zygote):
+    """Under the former recipe (SGD at 0.05, 5 epochs) the bias-only model's weighted run answers a
+    rare class: +20 points on the rare half, which the former rule credited. Balanced accuracy stays at chance."""
+    data = yaml.safe_load((ROOT / "rubrics" / "assignment2.yaml").read_text())
+    data["items"] = [item for item in data["items"] if item["id"] == "cnn.long_tail"]
+    data["items"][0]["recipe"].update(optimizer="sgd", lr=0.05, epochs=5)
+    path = tmp_path / "former.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    folder = panel_submission(tmp_path / "bias", "BiasOnly")
+    item = grade_submission(folder, path, zygote=zygote).item("cnn.long_tail")
+    assert item.details["minority_gain"] >= 0.2, "the former rule's margin is met"
+    assert item.status == "failed" and item.score == 0 and item.details["gain"] == pytest.approx(0.0), item.output
