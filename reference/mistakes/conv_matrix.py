@@ -33,3 +33,48 @@ def column_major(kernel, input_shape, stride=1, padding=0):
     rows = np.arange(out_h * out_w).reshape(out_h, out_w).T.reshape(-1)
     cols = np.arange(height * width).reshape(height, width).T.reshape(-1)
     return matrix[rows][:, cols]
+
+
+def full_size(kernel, input_shape, stride=1, padding=0):
+    """The 'full' correlation: every overlap of kernel and input, (H+kh-1)x(W+kw-1) outputs, stride 1.
+
+    scipy.signal.correlate2d's default mode; whatever stride and padding are asked for.
+    """
+    conv_as_matrix(kernel, input_shape, stride, padding)  # the same arguments are refused
+    return _full(np.asarray(kernel, dtype=np.float64), input_shape)
+
+
+def full_convolution(kernel, input_shape, stride=1, padding=0):
+    """The textbook Toeplitz construction: true (flipped) convolution at full size, as scipy's convolve2d."""
+    conv_as_matrix(kernel, input_shape, stride, padding)
+    return _full(np.asarray(kernel, dtype=np.float64)[::-1, ::-1], input_shape)
+
+
+def flipped_ignores_stride(kernel, input_shape, stride=1, padding=0):
+    return conv_as_matrix(np.asarray(kernel, dtype=np.float64)[::-1, ::-1], input_shape, 1, padding)
+
+
+def flipped_ignores_padding(kernel, input_shape, stride=1, padding=0):
+    return conv_as_matrix(np.asarray(kernel, dtype=np.float64)[::-1, ::-1], input_shape, stride, 0)
+
+
+def valid_correlation(kernel, input_shape, stride=1, padding=0):
+    """Stride 1 and no padding: scipy.signal.correlate2d(mode='valid')."""
+    return conv_as_matrix(kernel, input_shape, 1, 0)
+
+
+def valid_convolution(kernel, input_shape, stride=1, padding=0):
+    """Flipped, stride 1, no padding: scipy.signal.convolve2d(mode='valid')."""
+    return conv_as_matrix(np.asarray(kernel, dtype=np.float64)[::-1, ::-1], input_shape, 1, 0)
+
+
+def _full(kernel, input_shape):
+    """Rows of a padded stride-1 matrix: 'full' output row r reads input row r + u - (kh - 1)."""
+    kh, kw = kernel.shape
+    height, width = (int(v) for v in input_shape)
+    pad = max(kh, kw) - 1  # one padding for both axes; the surplus rows and columns are dropped
+    matrix = conv_as_matrix(kernel, (height, width), 1, pad)
+    out_w = output_size(width, kw, 1, pad)
+    rows = np.arange(height + kh - 1) + pad - (kh - 1)
+    cols = np.arange(width + kw - 1) + pad - (kw - 1)
+    return matrix[(rows[:, None] * out_w + cols[None, :]).reshape(-1)]

@@ -10,7 +10,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.judge import plain, same_mistake
+from grader.checks.cases import case_inputs
+from grader.checks.common import evaluate
+from grader.checks.property import replay
+from grader.judge import compare, plain, same_mistake
 from grader.rubric import load_rubric, resolve
 from reference import conv_matrix, focal_loss, linear_region, mlp, softmax_classifier, strategies, theory
 from reference.mistakes import conv_matrix as conv_mistakes
@@ -47,30 +50,60 @@ def test_mutant_has_the_reference_signature(mutant, pair):
     assert signature(resolve(mutant)) == signature(resolve(reference))
 
 
-# An input on which each mistake shows: padding and stride > 1, a lopsided kernel, N > 1,
-# huge logits, unequal weights with gamma > 0.
+# An input on which each mistake shows: padding and stride > 1, a lopsided kernel, N > 1 and
+# N != C, huge logits in a row beside a tame one, unequal weights with gamma > 0, in the
+# contract's dtypes (float32 logits and weights for FocalLoss).
 RNG = np.random.RandomState(0)
-WEIGHT = torch.tensor([0.2, 0.7, 2.1], dtype=torch.float64)
+WEIGHT = torch.tensor([0.2, 0.7, 2.1], dtype=torch.float32)
+MLP_PARAMS = {"Wh": RNG.randn(3, 2), "bh": RNG.randn(3), "Wy": 100 * RNG.randn(2, 3), "by": np.array([1200.0, 0.0])}
 INPUTS = {
     "conv_as_matrix": {"kernel": RNG.randn(2, 3), "input_shape": (4, 5), "stride": 2, "padding": 1},
     "linear_region": {"weights": [np.array([[1.0, -1.0], [-2.0, 0.5]]), np.array([[1.0, 2.0]])],
                       "biases": [np.array([0.1, -0.3]), np.array([0.5])], "x0": np.array([0.7, -1.2])},
     "softmax": {"logits": np.array([[1000.0, 0.0], [3.0, 1.0]])},
-    "softmax_gradients": {"x": RNG.randn(4, 2), "W": RNG.randn(2, 3), "b": RNG.randn(3), "labels": np.array([0, 2, 1, 2])},
-    "mlp_backward": {"params": {"Wh": RNG.randn(3, 2), "bh": RNG.randn(3), "Wy": RNG.randn(2, 3), "by": RNG.randn(2)},
-                     "X": RNG.randn(4, 2), "Y": np.eye(2)[[0, 1, 1, 0]]},
+    "softmax_gradients": {"x": np.array([[1.0, 2.0], [3000.0, 0.0], [0.5, -1.0], [-1.0, 0.5]]),
+                          "W": np.array([[0.1, -0.2, 0.3], [0.4, 0.0, -0.1]]), "b": RNG.randn(3), "labels": np.array([0, 2, 1, 2])},
+    "mlp_forward": {"params": MLP_PARAMS, "X": RNG.randn(4, 2)},
+    "mlp_backward": {"params": MLP_PARAMS, "X": RNG.randn(4, 2), "Y": np.eye(2)[[0, 1, 1, 0]]},
     "reweight": {"cls_num_list": [500, 40, 3], "beta": 0.999},
-    "FocalLoss": {"weight": WEIGHT, "gamma": 2.0, "input": torch.from_numpy(RNG.randn(5, 3)), "target": torch.tensor([0, 1, 2, 2, 1])},
+    "FocalLoss": {"weight": WEIGHT, "gamma": 2.0, "input": torch.from_numpy(RNG.randn(5, 3)).float(),
+                  "target": torch.tensor([0, 1, 2, 2, 1])},
 }
 
 
 @pytest.mark.parametrize("mutant, pair", [p for p in mutant_pairs() if p[1][1].kind != "answers"], ids=lambda v: v if isinstance(v, str) else "")
 def test_mutant_differs_from_the_reference(mutant, pair):
-    from grader.checks.common import evaluate
-
     _, item = pair
     inputs = INPUTS[item.target.symbol]
     assert not same_mistake(evaluate(item, inputs, mutant), evaluate(item, inputs), 1e-4, 1e-6)
+
+
+def listed_mistakes():
+    """(item, mistake id, mutant) for every mistake a code item lists."""
+    rubric = load_rubric(ROOT / "rubrics" / "assignment2.yaml")
+    return [(rubric, item, mistake_id, mutant) for item in rubric.items if item.kind in ("cases", "property")
+            for mistake_id, mutant in item.mistakes.items()]
+
+
+def _wrong_on(item, inputs, mutant, expected) -> bool:
+    try:
+        got = evaluate(item, inputs, mutant)
+    except Exception:  # a mutant that raises loses the points too
+        return True
+    return compare(got, expected, item.rtol, item.atol) is not None
+
+
+@pytest.mark.parametrize("rubric, item, mistake_id, mutant", listed_mistakes(),
+                         ids=lambda v: v if isinstance(v, str) else getattr(v, "id", ""))
+def test_listed_mistake_is_wrong_on_the_items_graded_inputs(rubric, item, mistake_id, mutant):
+    # The inputs the grader really passes: an item's cases, or the examples its parts draw.
+    if item.kind == "cases":
+        table = [(inputs, evaluate(item, inputs)) for inputs in (case_inputs(item, case) for case in item.cases)]
+    else:
+        table = replay(rubric, item)
+    assert table, "the reference fails on the item's own inputs"
+    assert any(_wrong_on(item, inputs, mutant, expected) for inputs, expected in table), \
+        f"{mistake_id} can never lose points on {item.id}: list it only where it shows"
 
 
 def answer_mutants():
@@ -143,6 +176,44 @@ def test_conv_mutants_differ_where_their_mistake_shows():
     assert np.array_equal(conv_mistakes.flipped_kernel(symmetric, (4, 5)), conv_matrix.conv_as_matrix(symmetric, (4, 5)))
 
 
+def _full_correlation(kernel, image):
+    """Every overlap of kernel and image, written out: out[i, j] = sum w[u, v] x[i + u - kh + 1, j + v - kw + 1]."""
+    kh, kw = kernel.shape
+    padded = np.pad(image, ((kh - 1, kh - 1), (kw - 1, kw - 1)))
+    out = np.zeros((image.shape[0] + kh - 1, image.shape[1] + kw - 1))
+    for i, j in np.ndindex(*out.shape):
+        out[i, j] = np.sum(kernel * padded[i:i + kh, j:j + kw])
+    return out
+
+
+@given(strategies.conv_cases())
+def test_full_size_and_its_combinations(case):
+    kernel, image, stride, padding = case
+    args = (kernel, image.shape, stride, padding)
+    flipped = kernel[::-1, ::-1]
+    # 'full' whatever the stride and padding; the textbook Toeplitz matrix is the same with the kernel flipped.
+    assert np.allclose(conv_mistakes.full_size(*args) @ image.reshape(-1), _full_correlation(kernel, image).reshape(-1))
+    assert np.allclose(conv_mistakes.full_convolution(*args) @ image.reshape(-1), _full_correlation(flipped, image).reshape(-1))
+    assert conv_mistakes.full_size(*args).shape == ((image.shape[0] + kernel.shape[0] - 1) * (image.shape[1] + kernel.shape[1] - 1), image.size)
+    assert np.array_equal(conv_mistakes.flipped_ignores_stride(*args), conv_mistakes.ignores_stride(flipped, *args[1:]))
+    if min(image.shape[0] - kernel.shape[0], image.shape[1] - kernel.shape[1]) >= 0:
+        assert np.array_equal(conv_mistakes.flipped_ignores_padding(*args), conv_mistakes.ignores_padding(flipped, *args[1:]))
+        assert np.array_equal(conv_mistakes.valid_correlation(*args), conv_matrix.conv_as_matrix(kernel, image.shape, 1, 0))
+        assert np.array_equal(conv_mistakes.valid_convolution(*args), conv_mistakes.valid_correlation(flipped, *args[1:]))
+    # With padding kh - 1 = kw - 1 and stride 1 the deep-learning output is the full one.
+    if stride == 1 and padding == kernel.shape[0] - 1 == kernel.shape[1] - 1:
+        assert np.array_equal(conv_mistakes.full_size(*args), conv_matrix.conv_as_matrix(*args))
+
+
+def test_theory_full_size_on_the_published_question():
+    args = {"kernel_shape": (3, 3), "input_shape": (3, 3), "stride": 4, "padding": 2}
+    full, toeplitz = theory_mistakes.full_size(**args), theory_mistakes.full_convolution(**args)
+    assert (len(full), len(full[0])) == (len(toeplitz), len(toeplitz[0])) == (25, 9)
+    # The first output reads only the input's corner, with the kernel's far corner; flipped, its near one.
+    assert full[0] == [(2, 2)] + [0] * 8 and toeplitz[0] == [(0, 0)] + [0] * 8
+    assert toeplitz[12] == [(2 - i, 2 - j) for i in range(3) for j in range(3)]
+
+
 @given(strategies.relu_networks())
 def test_linear_region_mutants(case):
     weights, biases, x0 = case
@@ -205,6 +276,83 @@ def test_softmax_mutants_differ_where_their_mistake_shows():
     assert not np.allclose(softmax_mistakes.sum_not_mean(x, W, b, labels)[0], dW)
 
 
+def test_softmax_mutants_at_large_logits():
+    logits = np.array([[1000.0, 999.0, 0.0], [2.0, 1.0, 0.0], [-1000.0, -999.0, -998.0]])
+    right = softmax_classifier.softmax(logits)
+    unstable = softmax_mistakes.no_max_subtraction(logits)
+    assert np.all(np.isnan(unstable[0, :2])) and np.allclose(unstable[1], right[1])
+    assert np.all(np.isnan(unstable[2])), "every exp() underflows to 0: 0/0"
+    batch = softmax_mistakes.batch_max_subtraction(logits)
+    # Only the row holding the batch's maximum survives.
+    assert np.allclose(batch[0], right[0]) and np.all(np.isnan(batch[1:]))
+    columns = softmax_mistakes.softmax_over_batch(logits)
+    assert np.allclose(columns.sum(axis=0), 1.0) and not np.allclose(columns.sum(axis=1), 1.0)
+
+
+@given(strategies.classifier_batches(large=True))
+def test_gradient_mutants_are_the_right_formula_with_the_wrong_softmax(case):
+    x, W, b, labels = case
+    logits = x @ W + b
+
+    def gradients(probs):
+        delta = probs.copy()
+        delta[np.arange(len(x)), labels] -= 1.0
+        delta /= len(x)
+        with np.errstate(invalid="ignore"):
+            return x.T @ delta, delta.sum(axis=0)
+
+    for mutant, probabilities in [(softmax_mistakes.gradients_without_max_subtraction, softmax_mistakes.no_max_subtraction),
+                                  (softmax_mistakes.gradients_with_batch_max, softmax_mistakes.batch_max_subtraction),
+                                  (softmax_mistakes.gradients_softmax_over_batch, softmax_mistakes.softmax_over_batch)]:
+        assert all(_same(a, e) for a, e in zip(mutant(*case), gradients(probabilities(logits))))
+    # Where a row's logits pass 710, the unshifted softmax is nan, and so is the gradient.
+    if logits.max() > 710:
+        assert np.isnan(softmax_mistakes.gradients_without_max_subtraction(*case)[1]).any()
+    if (logits.max() - logits.max(axis=1)).max() > 746:
+        assert np.isnan(softmax_mistakes.gradients_with_batch_max(*case)[1]).any()
+
+
+def test_mixed_scale_batches_are_drawn():
+    # The graded strategy reaches the logits where both unstable softmaxes break, on its own inputs.
+    seen = {"overflow": False, "underflow": False}
+
+    @settings(max_examples=100)
+    @given(strategies.classifier_inputs())
+    def look(inputs):
+        logits = inputs["x"] @ inputs["W"] + inputs["b"]
+        seen["overflow"] |= bool(logits.max() > 710)
+        seen["underflow"] |= bool((logits.max() - logits.max(axis=1)).max() > 746)
+        assert logits.dtype == np.float64 and np.abs(logits).max() < 1100
+
+    look()
+    assert all(seen.values()), seen
+
+
+@given(strategies.mlp_cases(large="rows") | strategies.mlp_cases(large="offset"))
+def test_mlp_forward_mutants(case):
+    params, X, Y = case
+    yhat, cache = mlp.mlp_forward(params, X)
+    over_batch, batch_cache = mlp_mistakes.softmax_over_batch(params, X)
+    assert np.allclose(over_batch.sum(axis=0), 1.0)
+    assert np.array_equal(softmax_mistakes.softmax_over_batch(cache["ytilde"]), over_batch)
+    unshifted, _ = mlp_mistakes.no_max_subtraction(params, X)
+    if cache["ytilde"].max() > 710:
+        assert np.isnan(unshifted).any()
+    elif cache["ytilde"].min() > -700:
+        assert np.allclose(unshifted, yhat)
+    both, _ = mlp_mistakes.unshifted_softmax_over_batch(params, X)
+    if np.abs(cache["ytilde"]).max() < 700:
+        assert np.allclose(both, over_batch)
+    # Each backward mutant is the right backward pass, fed its forward's cache from the student's X.
+    for forward, backward in [(mlp_mistakes.softmax_over_batch, mlp_mistakes.softmax_over_batch_backward),
+                              (mlp_mistakes.no_max_subtraction, mlp_mistakes.no_max_subtraction_backward),
+                              (mlp_mistakes.unshifted_softmax_over_batch, mlp_mistakes.unshifted_softmax_over_batch_backward)]:
+        with np.errstate(all="ignore"):
+            assert _same(backward(params, cache, Y), mlp.mlp_backward(params, forward(params, X)[1], Y))
+    summed = mlp_mistakes.sum_not_mean(params, cache, Y)
+    assert all(np.allclose(summed[k], len(X) * v) for k, v in mlp.mlp_backward(params, cache, Y).items())
+
+
 @given(strategies.mlp_cases())
 def test_mlp_mutant(case):
     params, X, Y = case
@@ -256,20 +404,75 @@ def test_focal_mutants(case, weighted):
                               expected * len(targets) / per_class.sum())
 
 
+@given(st.lists(st.integers(1, 5000), min_size=2, max_size=6, unique=True), st.sampled_from([0.9, 0.99, 0.999, 0.9999]))
+def test_reweight_mutants(counts, beta):
+    right = focal_loss.reweight(counts, beta)
+    raw = focal_mistakes.weights_not_normalised(counts, beta)
+    assert isinstance(raw, torch.Tensor) and torch.allclose(raw / raw.sum() * len(counts), right)
+    inverted = focal_mistakes.effective_number_not_inverted(counts, beta)
+    assert torch.allclose(inverted.sum(), torch.tensor(float(len(counts)), dtype=torch.float64))
+    # The more samples, the larger the weight: the reverse of the class-balanced order (equal once
+    # beta**n has vanished for both counts).
+    order = np.argsort(counts)
+    assert np.all(np.diff(inverted.numpy()[order]) >= -1e-12) and np.all(np.diff(right.numpy()[order]) <= 1e-12)
+    assert torch.allclose(inverted * right, inverted[0] * right[0])  # each the other's inverse, up to scale
+    powered = focal_mistakes.n_to_the_beta(counts, beta)
+    effective = 1.0 - np.power(np.asarray(counts, dtype=np.float64), beta)
+    if 1 in counts:
+        assert torch.isnan(powered[counts.index(1)])
+    else:
+        assert np.allclose(powered.numpy(), (1 - beta) / effective / ((1 - beta) / effective).sum() * len(counts))
+
+
+def test_n_to_the_beta_is_nan_at_a_single_sample():
+    assert torch.isnan(focal_mistakes.n_to_the_beta([200, 30, 1], 0.99)).any()
+    assert not torch.isnan(focal_loss.reweight([200, 30, 1], 0.99)).any()
+
+
+def _paper_sigmoid_focal(logits, targets, weight, gamma):
+    """The original paper's code, written out: the modulator as exp(-g*y*z - g*log(1 + exp(-z)))."""
+    labels = torch.nn.functional.one_hot(targets, logits.shape[1]).double()
+    z = logits.double()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(z, labels, reduction="none")
+    modulator = torch.exp(-gamma * labels * z - gamma * torch.log1p(torch.exp(-z)))
+    per_sample = torch.ones(len(targets), dtype=torch.float64) if weight is None else weight.double()[targets]
+    return (per_sample[:, None] * modulator * bce).sum() / len(targets)
+
+
+@settings(max_examples=100)
+@given(strategies.focal_inputs())
+def test_focal_reduction_and_sigmoid_mutants(inputs):
+    weight, gamma, logits, targets = inputs["weight"], inputs["gamma"], inputs["input"], inputs["target"]
+    n, c = logits.shape
+    expected = focal_loss.FocalLoss(weight, gamma)(logits, targets)
+    assert torch.allclose(focal_mistakes.mean_over_entries(weight, gamma)(logits, targets), expected / c)
+    assert torch.allclose(focal_mistakes.divided_by_classes(weight, gamma)(logits, targets), expected * n / c)
+    sigmoid = focal_mistakes.sigmoid_focal(weight, gamma)(logits, targets)
+    if logits.abs().max() < 30:  # the paper's exp form itself overflows beyond
+        assert torch.allclose(sigmoid, _paper_sigmoid_focal(logits, targets, weight, gamma))
+    assert torch.allclose(focal_mistakes.sigmoid_focal_mean_over_entries(weight, gamma)(logits, targets), sigmoid / c)
+
+
 def test_focal_mutants_differ_where_their_mistake_shows():
     logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-1.0, 0.0, 4.0], [0.0, 2.0, 0.0]], dtype=torch.float64)
     targets = torch.tensor([0, 1, 2, 2])
     weight = torch.tensor([0.2, 0.7, 2.1], dtype=torch.float64)
     expected = focal_loss.FocalLoss(weight, 2.0)(logits, targets)
-    for mutant in (focal_mistakes.weighted_pt, focal_mistakes.sum_reduction, focal_mistakes.weight_normalised_mean):
+    for mutant in (focal_mistakes.weighted_pt, focal_mistakes.sum_reduction, focal_mistakes.weight_normalised_mean,
+                   focal_mistakes.mean_over_entries, focal_mistakes.divided_by_classes, focal_mistakes.sigmoid_focal,
+                   focal_mistakes.sigmoid_focal_mean_over_entries):
         assert not torch.allclose(mutant(weight, 2.0)(logits, targets), expected), mutant.__name__
-    assert not torch.allclose(focal_mistakes.weights_sum_to_one([500, 40, 3], 0.999), focal_loss.reweight([500, 40, 3], 0.999))
+    for mutant in (focal_mistakes.weights_sum_to_one, focal_mistakes.weights_not_normalised,
+                   focal_mistakes.effective_number_not_inverted, focal_mistakes.n_to_the_beta):
+        assert not torch.allclose(mutant([500, 40, 3], 0.999), focal_loss.reweight([500, 40, 3], 0.999)), mutant.__name__
 
 
 def test_focal_mutants_take_float32_inputs_and_compute_in_float64():
     logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
     weight = focal_loss.reweight([90, 10, 3], 0.99).float()
-    for mutant in (focal_mistakes.weighted_pt, focal_mistakes.sum_reduction, focal_mistakes.weight_normalised_mean):
+    for mutant in (focal_mistakes.weighted_pt, focal_mistakes.sum_reduction, focal_mistakes.weight_normalised_mean,
+                   focal_mistakes.mean_over_entries, focal_mistakes.divided_by_classes, focal_mistakes.sigmoid_focal,
+                   focal_mistakes.sigmoid_focal_mean_over_entries):
         assert mutant(weight, 1.0)(logits, torch.tensor([0, 2])).dtype == torch.float64
 
 
@@ -304,6 +507,9 @@ def _bundled_cases():
                     for w, g, x, t in map(_focal_args, focal_probes())]
         return run
 
+    def both(first, second):
+        return lambda module: first(module) + second(module)
+
     def backward(module):
         rng = np.random.RandomState(6)
         rows = []
@@ -319,7 +525,9 @@ def _bundled_cases():
         "dana_column_major": ("conv_matrix", direct("conv_as_matrix", conv_mistakes.column_major, conv_probes)),
         "eve_bias_is_output": ("linear_region", direct("linear_region", region_mistakes.bias_is_output, linear_region_probes)),
         "finn_all_units_active": ("linear_region", direct("linear_region", region_mistakes.all_units_active, linear_region_probes)),
-        "gina_unstable_softmax": ("softmax_classifier", direct("softmax", softmax_mistakes.no_max_subtraction, softmax_probes)),
+        "gina_unstable_softmax": ("softmax_classifier", both(
+            direct("softmax", softmax_mistakes.no_max_subtraction, softmax_probes),
+            direct("softmax_gradients", softmax_mistakes.gradients_without_max_subtraction, softmax_gradient_probes))),
         "hugo_gradient_sum": ("softmax_classifier", direct("softmax_gradients", softmax_mistakes.sum_not_mean, softmax_gradient_probes)),
         "iris_tanh_preactivation": ("mlp", backward),
         "jack_weighted_pt": ("focal_loss", focal(focal_mistakes.weighted_pt)),
