@@ -207,7 +207,8 @@ def row(fixture: str, result) -> str:
                        for item in result.items)
     why = "; ".join(f"{item.id.split('.', 1)[1]}: {explanation(item)}" for item in result.items if explanation(item))
     crash = next((m.group(0) for item in result.items for m in [CRASH_ON_ARGUMENT.search(item.output or "")] if m), "")
-    return f"{fixture:<48} {EXPECTED[fixture]:<10} {scores}  [{why or crash or 'not explained'}]"
+    lost = result.score < result.max_score
+    return f"{fixture:<48} {EXPECTED[fixture]:<10} {scores}  [{why or crash or ('not explained' if lost else '-')}]"
 
 
 def none_exposed_points(filename: str) -> float:
