@@ -184,7 +184,7 @@ def _relation(part: _Part) -> str | None:
     if clause:
         return clause
     if not part.same_shapes:  # square and non-square matrices both show a transpose
-        return _transposed(part) or _shape_relation(part)
+        return _transposed(part) or _same_output(part) or _shape_relation(part)
     for look in (_zeros, _negated, _same_output, _normalised, _factor, _transposed, _reversed, _permuted,
                  _wrong_axis, _one_entry, _rounding, _varying_factor):
         clause = look(part)
@@ -221,7 +221,7 @@ def _trigger(inputs) -> str:
     name, value, array = max(arrays, key=lambda item: float(np.max(np.abs(item[2]))))
     if float(np.max(np.abs(array))) >= _LARGE_INPUT:
         extreme = float(array.reshape(-1)[np.argmax(np.abs(array).reshape(-1))])
-        return f", e.g. when `{name}` holds values as large as {_fmt(extreme)} ({name} = {_brief(value)})"
+        return f", e.g. when `{name}` holds values as far from 0 as {_fmt(extreme)} ({name} = {_brief(value)})"
     shown = ", ".join(f"{name} = {_brief(value)}" for name, value in list(inputs.items())[:4])
     return f", e.g. on {shown[:160]}"
 

@@ -115,7 +115,7 @@ def test_nan_where_the_reference_is_finite_names_the_large_input():
         naive = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     sentence = explain([({"logits": logits}, naive, expected)])
     assert sentence.startswith("The result holds NaN where the expected values are finite, e.g. when `logits` holds "
-                               "values as large as 1000 (logits = ")
+                               "values as far from 0 as 1000 (logits = ")
 
 
 def test_nan_on_some_cases_only_says_how_many():
@@ -260,3 +260,10 @@ def test_large_inputs_stay_fast():
 def test_the_same_cases_give_the_same_sentence():
     cases = cases_of(lambda e, n: e * n)
     assert len({explain(cases) for _ in range(5)}) == 1
+
+
+def test_the_same_result_in_a_shape_of_its_own_whatever_the_input():
+    """reweight returning the published weights whatever the class counts: its shape never follows the input."""
+    fixed = np.array([0.4, 0.7, 1.1, 1.8])
+    cases = [({"cls_num_list": list(range(1, c + 1))}, fixed, RNG.normal(size=c)) for c in (2, 3, 5)]
+    assert explain(cases) == "The result is the same on every failing case, whatever the input."
