@@ -8,8 +8,11 @@ import stat
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import torch
 
 from grader.boundary import (
     IsolationError,
@@ -209,6 +212,24 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
     Whatever goes wrong with this one submission (an unreadable archive, a fault in the grader's
     own handling of it) is its result, with the reason; only STOPPING faults are raised.
     """
+    with _one_torch_thread():
+        return _grade(path, rubric, zygote=zygote, strict=strict, hide=hide, items=items, progress=progress,
+                      explain=explain, student=student)
+
+
+@contextmanager
+def _one_torch_thread():
+    """The trusted side's torch work is many tiny calls (references, mutants): a second thread only
+    adds synchronisation (12 ms against 0.2 ms for one FocalLoss on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _grade(path, rubric, *, zygote, strict, hide, items, progress, explain, student) -> SubmissionResult:
     rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     selected = [item for item in rubric.items if items is None or item.id in items]
     student = student or safe_name(entry_name(path))
