@@ -138,6 +138,7 @@ class Rubric:
     must_kill: tuple[str, ...] = ()  # mutants the audit must see lose points (patterns)
     equivalent: dict = field(default_factory=dict)  # mutant pattern -> why it is a correct alternative
     alternatives: dict = field(default_factory=dict)  # name -> {target, use, reason}: correct code that must pass
+    mistake_errors: dict = field(default_factory=dict)  # mistake id -> pattern over "ErrorType: message" that names it
 
     @property
     def max_score(self) -> float:
@@ -603,7 +604,9 @@ def _build(data: dict, path: str, digest: str) -> Rubric:
             depends_on=tuple(raw.get("depends_on", ())),
         ))
     hints = {key: (value or {}).get("hint", "") for key, value in (data.get("mistakes") or {}).items()}
+    errors = {key: value["raises"] for key, value in (data.get("mistakes") or {}).items() if (value or {}).get("raises")}
     return Rubric(path=path, sha256=digest, title=data["title"], items=tuple(items), mistake_hints=hints,
+                  mistake_errors=errors,
                   submission_timeout_s=float(data.get("submission_timeout_s", 600)),
                   memory_mb=int(defaults["memory_mb"]), hide=tuple(data.get("hide", ())),
                   requires=tuple(data.get("requires", ())),
@@ -667,7 +670,13 @@ def load_rubric(path) -> Rubric:
     if check.typed(mistakes, ("mistakes",), dict, "a mapping of mistake id to {hint: ...}"):
         for key, value in mistakes.items():
             if check.typed(value, ("mistakes", key), dict, "a mapping with a hint"):
-                check.keys(value, ("mistakes", key), {"hint"}, {"hint"})
+                check.keys(value, ("mistakes", key), {"hint", "raises"}, {"hint"})
+                if "raises" in value and check.typed(value["raises"], ("mistakes", key, "raises"), str,
+                                                     "a regular expression over 'ErrorType: message'"):
+                    try:
+                        re.compile(value["raises"])
+                    except re.error as error:
+                        check.fail(("mistakes", key, "raises"), f"not a regular expression ({error})", "fix the pattern")
     _check_audit(check, data.get("audit") or {})
     items = data.get("items", [])
     if check.typed(items, ("items",), list, "a list of items"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -142,6 +143,7 @@ class Attempt:
     verdict: Verdict | None
     got: object = None
     printed: str = ""
+    error: str = ""  # "ErrorType: message" when the student's code raised
 
     @property
     def wrong_value(self) -> bool:
@@ -164,7 +166,8 @@ def attempt(ctx: Context, item: Item, inputs: dict, expected=_UNKNOWN) -> Attemp
     if not outcome.ok:
         verdict = outcome_verdict(outcome, f"{item.call}", limit, ctx.budget_cut(item, limit))
         verdict.raised = outcome.error_type or None
-        return Attempt(inputs, expected, verdict, printed=outcome.output)
+        error = f"{outcome.error_type}: {outcome.message}" if outcome.error_type else ""
+        return Attempt(inputs, expected, verdict, printed=outcome.output, error=error)
     got = outcome.value
     problem = judge.check_kind(got, item.returns) or judge.compare(got, expected, item.rtol, item.atol)
     return Attempt(inputs, expected, None if problem is None else Verdict("failed", problem), got, outcome.output)
@@ -229,6 +232,14 @@ def diagnose(item: Item, failures: list[Attempt]) -> tuple[str | None, list[Atte
     return (best[1], best[2]) if best else (None, [])
 
 
+def known_error(rubric: Rubric, error: str) -> str | None:
+    """The catalogued mistake whose `raises` pattern the error ('ErrorType: message') matches."""
+    for mistake_id, pattern in rubric.mistake_errors.items():
+        if error and re.search(pattern, error[:2000]):
+            return mistake_id
+    return None
+
+
 def relation(item: Item, failures: list[Attempt]) -> str | None:
     """How the wrong values relate to the expected ones, found without any named mistake."""
     wrong = [tried for tried in failures if tried.wrong_value][:MAX_RELATED]
@@ -262,6 +273,10 @@ def explained(ctx: Context, item: Item, shown_attempt: Attempt, failures: list[A
     verdict = shown_attempt.verdict
     if not shown_attempt.wrong_value:
         verdict.counterexample = {"input": shown(shown_attempt.inputs)}
+        named = known_error(ctx.rubric, shown_attempt.error)
+        if named:
+            verdict.diagnosis = named
+            verdict.output += f"\nThis looks like a known mistake ({named}): {ctx.rubric.hint(named)}".rstrip(": ")
         return verdict
     diagnosis, matched = mistake if mistake is not None else diagnose(item, failures)
     if diagnosis is None and relation_text is None:

@@ -19,6 +19,8 @@ RUBRIC = {
         "sum_reduction": {"hint": "The losses are summed over the batch."},
         "flipped_kernel": {"hint": "The kernel is flipped."},
         "ignores_stride": {"hint": "The result is what you get with stride 1."},
+        "hard_coded_cuda": {"hint": "Grading runs on the CPU: keep tensors on the device of the input.",
+                            "raises": "not compiled with CUDA|no NVIDIA driver"},
     },
     "items": [
         {"id": "focal", "name": "FocalLoss", "points": 4, "kind": "property",
@@ -132,6 +134,7 @@ def test_a_part_rubric_is_checked_like_the_rest(tmp_path):
     bad["items"][1]["mistakes"]["flipped_kernel+full_size"] = f"{FIXTURES}:flipped"
     bad["items"][1]["quantities"] = {"the batch size": "len(("}
     bad["items"][2]["depends_on"] = ["conv", "no_such_item"]
+    bad["mistakes"]["hard_coded_cuda"]["raises"] = "(("
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(bad, sort_keys=False))
     with pytest.raises(RubricError) as error:
@@ -139,7 +142,8 @@ def test_a_part_rubric_is_checked_like_the_rest(tmp_path):
     text = str(error.value)
     for expected in ("differ from the parts' total 4", "draws its inputs from each part's strategy",
                      "part id 'weighted' is used twice", "mistake 'full_size' is not in the top-level mistakes",
-                     "quantities.the batch size: not a Python expression", "'no_such_item' is not another item's id"):
+                     "quantities.the batch size: not a Python expression", "'no_such_item' is not another item's id",
+                     "mistakes.hard_coded_cuda.raises: not a regular expression"):
         assert expected in text, text
 
 
@@ -154,3 +158,10 @@ def test_a_lost_item_that_runs_code_another_item_found_wrong_says_so(tmp_path, r
     note = "This item runs your mlp_forward first, and mlp.forward found it wrong: fix that first"
     assert note in backward.output and note not in forward.output
     assert note not in graded(tmp_path / "right", rubric, zygote, {}, ["mlp.forward", "mlp.backward"]).item("mlp.backward").output
+
+
+def test_an_error_the_catalogue_knows_is_named(tmp_path, parts_rubric, zygote):
+    source = FOCAL.replace("probs = torch.softmax(input, dim=1)", "probs = torch.softmax(input.cuda(), dim=1)")
+    item = graded(tmp_path, parts_rubric, zygote, {"focal_loss.py": source}, ["focal"]).item("focal")
+    assert (item.status, item.score, item.diagnosis) == ("error", 0.0, "hard_coded_cuda"), item.output
+    assert "Grading runs on the CPU: keep tensors on the device of the input." in item.output
