@@ -111,3 +111,18 @@ class sigmoid_focal_mean_over_entries(sigmoid_focal):
 
     def forward(self, input, target):
         return self._entries(input, target).mean()
+
+
+class one_hot_without_num_classes(_Mutant):
+    """F.one_hot(target) without num_classes: max(target) + 1 columns, multiplied with the (N, C) log-probabilities.
+
+    Right when the batch holds the last class. With only class 0 the single column broadcasts, so
+    log p_t becomes the sum of all C log-probabilities; any other width raises, as real code does.
+    """
+
+    def forward(self, input, target):
+        labels = F.one_hot(target.long()).to(torch.float64)
+        log_pt = (labels * torch.log_softmax(input.to(torch.float64), dim=1)).sum(dim=1)
+        loss = -((1.0 - log_pt.exp()).clamp(min=0.0) ** self.gamma) * log_pt
+        _, weight = self._parts(input, target)
+        return (weight * loss).mean()

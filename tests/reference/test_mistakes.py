@@ -69,12 +69,16 @@ INPUTS = {
     "FocalLoss": {"weight": WEIGHT, "gamma": 2.0, "input": torch.from_numpy(RNG.randn(5, 3)).float(),
                   "target": torch.tensor([0, 1, 2, 2, 1])},
 }
+# A mistake that shows only on a batch without the last class.
+INPUTS_OF_MUTANT = {
+    "reference.mistakes.focal_loss:one_hot_without_num_classes": {**INPUTS["FocalLoss"], "target": torch.zeros(5, dtype=torch.int64)},
+}
 
 
 @pytest.mark.parametrize("mutant, pair", [p for p in mutant_pairs() if p[1][1].kind != "answers"], ids=lambda v: v if isinstance(v, str) else "")
 def test_mutant_differs_from_the_reference(mutant, pair):
     _, item = pair
-    inputs = INPUTS[item.target.symbol]
+    inputs = INPUTS_OF_MUTANT.get(mutant, INPUTS[item.target.symbol])
     assert not same_mistake(evaluate(item, inputs, mutant), evaluate(item, inputs), 1e-4, 1e-6)
 
 
@@ -422,6 +426,22 @@ def test_reweight_mutants(counts, beta):
         assert torch.isnan(powered[counts.index(1)])
     else:
         assert np.allclose(powered.numpy(), (1 - beta) / effective / ((1 - beta) / effective).sum() * len(counts))
+
+
+def test_one_hot_without_num_classes_is_right_only_when_the_last_class_is_there():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-1.0, 0.0, 4.0], [0.0, 2.0, 0.0]])
+    weight = torch.tensor([0.2, 0.7, 2.1])
+    mutant = focal_mistakes.one_hot_without_num_classes(weight, 2.0)
+    every_class = torch.tensor([0, 1, 2, 1])
+    assert torch.allclose(mutant(logits, every_class), focal_loss.FocalLoss(weight, 2.0)(logits, every_class))
+    with pytest.raises(RuntimeError):  # two columns against three classes
+        mutant(logits, torch.tensor([0, 1, 1, 0]))
+    # Only class 0: its one column broadcasts, and log p_t is the sum of every class's log-probability.
+    zeros = torch.zeros(4, dtype=torch.int64)
+    log_pt = torch.log_softmax(logits.double(), dim=1).sum(dim=1)
+    expected = (weight.double()[0] * -(1 - log_pt.exp()) ** 2.0 * log_pt).mean()
+    assert torch.allclose(mutant(logits, zeros), expected)
+    assert not torch.allclose(mutant(logits, zeros), focal_loss.FocalLoss(weight, 2.0)(logits, zeros))
 
 
 def test_n_to_the_beta_is_nan_at_a_single_sample():
