@@ -89,6 +89,13 @@ def test_reference_model_passes_every_tier_of_the_bundled_rubric(tmp_path, rubri
     assert all(tier["reached"] for tier in item.details["tiers"])
 
 
+def test_reference_model_and_loss_pass_the_long_tail(tmp_path, rubric, zygote):
+    """`grader audit --training` grades the reference this way and requires every point."""
+    item = grade_submission(reference_submission(tmp_path), rubric, zygote=zygote, items=["cnn.long_tail"]).item("cnn.long_tail")
+    assert item.status == "passed" and item.score == 4, item.output
+    assert item.details["runs"]["your loss"]["balanced_accuracy"] >= item.details["floor"] + 0.3
+
+
 def test_focal_loss_that_ignores_its_weights_is_denied(tmp_path, rubric, zygote):
     student = tmp_path / "olga"
     shutil.copytree(SUBMISSIONS / "ada_lovelace", student)
