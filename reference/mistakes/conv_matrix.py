@@ -78,3 +78,34 @@ def _full(kernel, input_shape):
     rows = np.arange(height + kh - 1) + pad - (kh - 1)
     cols = np.arange(width + kw - 1) + pad - (kw - 1)
     return matrix[(rows[:, None] * out_w + cols[None, :]).reshape(-1)]
+
+
+def _sized(kernel, input_shape, stride, padding, out_h, out_w):
+    """The conv matrix for an output of out_h x out_w pixels, whatever size the arguments give:
+    output (i, j) reads input (i*s + u - p, j*s + v - p), taps outside the input read zero."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    height, width = (int(v) for v in input_shape)
+    matrix = np.zeros((max(out_h, 0) * max(out_w, 0), height * width))
+    for i, j, u, v in np.ndindex(max(out_h, 0), max(out_w, 0), *kernel.shape):
+        row, col = i * stride + u - padding, j * stride + v - padding
+        if 0 <= row < height and 0 <= col < width:
+            matrix[i * out_w + j, row * width + col] = kernel[u, v]
+    return matrix
+
+
+def off_by_one_size(kernel, input_shape, stride=1, padding=0):
+    """Ho = (H + 2p - kh) // s without the + 1: the last output row and column are lost."""
+    conv_as_matrix(kernel, input_shape, stride, padding)
+    kh, kw = np.asarray(kernel).shape
+    height, width = (int(v) for v in input_shape)
+    return _sized(kernel, input_shape, stride, padding,
+                  (height + 2 * padding - kh) // stride, (width + 2 * padding - kw) // stride)
+
+
+def true_division(kernel, input_shape, stride=1, padding=0):
+    """Ho = round((H + 2p - kh) / s) + 1: one output too many where the fraction passes one half."""
+    conv_as_matrix(kernel, input_shape, stride, padding)
+    kh, kw = np.asarray(kernel).shape
+    height, width = (int(v) for v in input_shape)
+    return _sized(kernel, input_shape, stride, padding,
+                  round((height + 2 * padding - kh) / stride) + 1, round((width + 2 * padding - kw) / stride) + 1)

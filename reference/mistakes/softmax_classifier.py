@@ -60,3 +60,29 @@ def gradients_with_batch_max(x, W, b, labels):
 def gradients_softmax_over_batch(x, W, b, labels):
     """Right formula, softmax taken over the batch axis."""
     return _gradients(x, W, b, lambda probs: np.asarray(labels), lambda n: 1.0 / n, softmax_over_batch)
+
+
+def onehot_not_subtracted(x, W, b, labels):
+    """The 1 subtracted from a copy (`correct = probs[range(N), labels]; correct -= 1`): p alone, over N."""
+    x, W, b = (np.asarray(v, dtype=np.float64) for v in (x, W, b))
+    delta = softmax(x @ W + b) / len(x)
+    return x.T @ delta, delta.sum(axis=0)
+
+
+def true_class_in_class_loop(x, W, b, labels):
+    """The true-class term subtracted inside the loop over classes: C times per sample."""
+    x, W, b = (np.asarray(v, dtype=np.float64) for v in (x, W, b))
+    delta = softmax(x @ W + b)
+    delta[np.arange(len(delta)), np.asarray(labels)] -= W.shape[1]
+    delta /= len(delta)
+    return x.T @ delta, delta.sum(axis=0)
+
+
+def last_sample_only(x, W, b, labels):
+    """The update after the loop over samples: only the last sample's gradient, still over N."""
+    x, W, b = (np.asarray(v, dtype=np.float64) for v in (x, W, b))
+    count = len(x)
+    delta = softmax(x[-1:] @ W + b)
+    delta[0, np.asarray(labels)[-1]] -= 1.0
+    delta /= count
+    return x[-1:].T @ delta, delta.sum(axis=0)

@@ -69,8 +69,10 @@ INPUTS = {
     "FocalLoss": {"weight": WEIGHT, "gamma": 2.0, "input": torch.from_numpy(RNG.randn(5, 3)).float(),
                   "target": torch.tensor([0, 1, 2, 2, 1])},
 }
-# A mistake that shows only on a batch without the last class.
+# Mistakes that show only on some inputs: a batch without the last class,
 INPUTS_OF_MUTANT = {
+    # And one on an output size whose fraction passes one half: 5 / 3 rounds to 2, not 1.
+    "reference.mistakes.conv_matrix:true_division": {**INPUTS["conv_as_matrix"], "input_shape": (7, 5), "stride": 3, "padding": 0},
     "reference.mistakes.focal_loss:one_hot_without_num_classes": {**INPUTS["FocalLoss"], "target": torch.zeros(5, dtype=torch.int64)},
 }
 
@@ -207,6 +209,37 @@ def test_full_size_and_its_combinations(case):
     # With padding kh - 1 = kw - 1 and stride 1 the deep-learning output is the full one.
     if stride == 1 and padding == kernel.shape[0] - 1 == kernel.shape[1] - 1:
         assert np.array_equal(conv_mistakes.full_size(*args), conv_matrix.conv_as_matrix(*args))
+
+
+@given(strategies.conv_cases())
+def test_output_size_mutants(case):
+    kernel, image, stride, padding = case
+    args = (kernel, image.shape, stride, padding)
+    (kh, kw), (height, width) = kernel.shape, image.shape
+    out_h, out_w = conv_matrix.output_size(height, kh, stride, padding), conv_matrix.output_size(width, kw, stride, padding)
+    expected = conv_matrix.conv_as_matrix(*args).reshape(out_h, out_w, -1)
+    # One row and one column short: the rest is the right matrix.
+    short = conv_mistakes.off_by_one_size(*args)
+    assert np.array_equal(short, expected[:out_h - 1, :out_w - 1].reshape(-1, image.size))
+    rounded = conv_mistakes.true_division(*args)
+    rows, cols = round((height + 2 * padding - kh) / stride) + 1, round((width + 2 * padding - kw) / stride) + 1
+    assert rounded.shape == (rows * cols, image.size) and rows >= out_h and cols >= out_w
+    assert np.array_equal(rounded.reshape(rows, cols, -1)[:out_h, :out_w], expected)
+
+
+def test_softmax_gradient_formula_mutants():
+    x = np.array([[1.0, 2.0], [0.5, -1.0], [3.0, 0.0]])
+    W, b, labels = np.array([[0.1, -0.2, 0.3], [0.4, 0.0, -0.1]]), np.array([0.05, -0.05, 0.0]), np.array([0, 2, 1])
+    p, onehot = softmax_classifier.softmax(x @ W + b), np.eye(3)[labels]
+    for mutant, delta in [(softmax_mistakes.onehot_not_subtracted, p / 3),
+                          (softmax_mistakes.true_class_in_class_loop, (p - 3 * onehot) / 3)]:
+        dW, db = mutant(x, W, b, labels)
+        assert np.allclose(dW, x.T @ delta) and np.allclose(db, delta.sum(axis=0))
+    dW, db = softmax_mistakes.last_sample_only(x, W, b, labels)
+    assert np.allclose(dW, np.outer(x[-1], p[-1] - onehot[-1]) / 3) and np.allclose(db, (p[-1] - onehot[-1]) / 3)
+    # One sample is its own last sample.
+    assert all(np.allclose(a, e) for a, e in zip(softmax_mistakes.last_sample_only(x[:1], W, b, labels[:1]),
+                                                 softmax_classifier.softmax_gradients(x[:1], W, b, labels[:1])))
 
 
 def test_theory_full_size_on_the_published_question():
@@ -606,3 +639,20 @@ def test_theory_linear_region_mutants_on_the_published_network():
         assert np.allclose(unmasked["W"], right["W"]) and np.allclose(unmasked["b"], right["b"])
     unmasked = theory_mistakes.all_units_active(weights, biases, -1)
     assert np.allclose(unmasked["W"], [[6.0]]) and np.allclose(unmasked["b"], [3.0])
+
+
+# ---- mistakes that show only as an error ----
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason=".cuda() works where there is a GPU")
+def test_a_cuda_call_without_a_gpu_is_named_by_its_error():
+    from grader.checks.common import known_error
+
+    rubric = load_rubric(ROOT / "rubrics" / "assignment2.yaml")
+    with pytest.raises(Exception) as raised:
+        torch.ones(2).cuda()
+    assert known_error(rubric, f"{raised.type.__name__}: {raised.value}") == "cuda_call"
+    # Other errors keep their own message: a shape mismatch is no device mistake.
+    with pytest.raises(RuntimeError) as raised:
+        torch.ones(2, 3) * torch.ones(2, 2)
+    assert known_error(rubric, f"RuntimeError: {raised.value}") is None
