@@ -49,6 +49,9 @@ EXPECTED = {
     "gina_unstable_softmax": {
         "softmax.softmax": ("failed", "no_max_subtraction"),
         "softmax.stability": ("failed", "no_max_subtraction"),
+        # Her gradients call her own softmax, which overflows at the large logits they are given.
+        "softmax.gradients": ("failed", "no_max_subtraction"),
+        "softmax.gradients_batch": ("failed", None),
     },
     "hugo_gradient_sum": {
         "softmax.gradients": ("failed", "sum_not_mean"),
@@ -56,7 +59,7 @@ EXPECTED = {
     },
     "iris_tanh_preactivation": {"mlp.backward": ("failed", "tanh_derivative_of_preactivation")},
     "jack_weighted_pt": {
-        "focal_loss.focal": ("failed", "weighted_pt"),
+        "focal_loss.focal": ("partial", "weighted_pt"),
         "focal_loss.long_tail": ("failed", None),
         # The weight inside p_t starves the frequent classes: balanced accuracy falls, though the rare half rises.
         "cnn.long_tail": ("failed", None),
@@ -68,12 +71,15 @@ EXPECTED = {
         "cnn.long_tail": ("failed", None),
     },
     "leo_weight_normalised_mean": {
-        "focal_loss.focal": ("failed", "weight_normalised_mean"),
+        "focal_loss.focal": ("partial", "weight_normalised_mean"),
         "focal_loss.long_tail": ("failed", None),
     },
     "mia_missing_files": {item: ("missing", None) for item in MISSING_FOR_MIA},
     "noah_syntax_error": {"mlp.forward": ("error", None), "mlp.backward": ("error", None)},
 }
+
+
+KEPT_BY_PARTIAL = {"focal_loss.focal": 1.0}  # the default_weight part
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +97,9 @@ def test_grades_item_by_item(graded, rubric, name):
     result = graded[name]
     actual = {item.id: (item.status, item.diagnosis) for item in result.items if item.status != "passed"}
     assert actual == EXPECTED[name], "\n\n".join(f"{i.id}: {i.output}" for i in result.items if i.status != "passed")
-    lost = sum(item.points for item in rubric.items if item.id in EXPECTED[name])
+    # A partial item keeps the points of the parts its mistake cannot show on: weight=None has no weight to misuse.
+    kept = {item_id: KEPT_BY_PARTIAL[item_id] for item_id, (status, _) in EXPECTED[name].items() if status == "partial"}
+    lost = sum(item.points - kept.get(item.id, 0.0) for item in rubric.items if item.id in EXPECTED[name])
     assert result.score == pytest.approx(rubric.max_score - lost)
     assert result.max_score == pytest.approx(rubric.max_score)
 

@@ -106,6 +106,13 @@ MAKES = {
     "conv_matrix/ignores_stride": {"ignores_stride"},
     "conv_matrix/column_major": {"column_major"},
     "conv_matrix/transposed": {"transposed"},
+    "conv_matrix/off_by_one_size": {"off_by_one_size"},
+    "conv_matrix/true_division": {"true_division"},
+    "focal_loss/one_hot_without_num_classes": {"one_hot_without_num_classes"},
+    "focal_loss/cuda_in_reweight": {"cuda_call"},
+    "softmax_classifier/fancy_index_copy": {"onehot_not_subtracted"},
+    "softmax_classifier/true_class_inside_class_loop": {"true_class_in_class_loop"},
+    "softmax_classifier/misindented_loop": {"last_sample_only"},
 }
 WRONG_EXPLAINED_AT_LEAST = 0.9
 # How a part's crash on a documented argument value is reported: "raises TypeError when `weight` is None".
