@@ -220,7 +220,7 @@ def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool
 @contextmanager
 def _one_torch_thread():
     """The trusted side's torch work is many tiny calls (references, mutants): a second thread only
-    adds synchronisation (12 ms against 0.2 ms for one FocalLoss on a busy machine)."""
+    adds synchronisation (12 ms against 0.2 ms for one small loss on a busy machine)."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -87,7 +87,7 @@ def _fmt(x: float) -> str:
     if math.isfinite(x) and x == round(x) and abs(x) < 1e6:
         return str(int(round(x)))
     text = f"{x:.3g}"
-    if text in ("1", "-1"):  # a factor near 1 needs its digits
+    if text in ("1", "-1"):  # a factor near 1 needs its decimals
         return f"{x:.6g}"
     return f"{float(text):g}" if 1 <= abs(x) < 1e6 else text  # 1000, not 1e+03
 
@@ -463,7 +463,7 @@ def _ones_along(array: np.ndarray) -> set[int]:
 
 
 def _wrong_axis(part: _Part) -> str | None:
-    """Normalised along one axis where the expected values are normalised along another (e.g. softmax over the batch)."""
+    """Normalised along one axis where the expected values are normalised along another (e.g. probabilities over the batch)."""
     found = set()
     for g, e in part.pairs:
         if g.ndim < 2:
@@ -510,7 +510,7 @@ def _one_entry(part: _Part) -> str | None:
 
 
 def _rounding(part: _Part) -> str | None:
-    """Every value right to about three significant digits: the precision of float16."""
+    """Every value right to about three significant figures: the precision of float16."""
     worst = 0.0
     for g, e in part.pairs:
         if not (np.isfinite(g).all() and np.isfinite(e).all()):
@@ -518,7 +518,7 @@ def _rounding(part: _Part) -> str | None:
         scale = max(1.0, float(np.max(np.abs(e), initial=0.0)))
         worst = max(worst, float(np.max(np.abs(g - e) / (np.abs(e) + RTOL * scale), initial=0.0)))
     if worst <= 1e-3:
-        return "{S} agrees with the expected one to only about three significant digits, about the precision of float16"
+        return "{S} agrees with the expected one to only about three significant figures, about the precision of float16"
     return None
 
 

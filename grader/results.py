@@ -21,9 +21,9 @@ class ItemResult:
     visibility: str
     output: str = ""
     diagnosis: str | None = None  # the named mistake ('a+b' for two at once)
-    relation: str | None = None  # how the wrong values relate to the expected ones, when no mistake is named
     counterexample: dict | None = None
     details: dict | None = None  # plain data for charts and tables, e.g. accuracy per class
+    relation: str | None = None  # how the wrong values relate to the expected ones, when no mistake is named
 
     def __post_init__(self):
         if self.status not in STATUSES:

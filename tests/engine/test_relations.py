@@ -142,7 +142,7 @@ def test_one_entry_wrong_and_float16_rounding():
     assert explain(cases_of(bump)) == (
         "Only the last entry of the result is wrong in every failing case; every other value is right.")
     rounded = explain(cases_of(lambda e, n: e.astype(np.float16).astype(np.float64)))
-    assert rounded == ("The result agrees with the expected one to only about three significant digits, "
+    assert rounded == ("The result agrees with the expected one to only about three significant figures, "
                        "about the precision of float16.")
 
 
