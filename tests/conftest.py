@@ -33,6 +33,32 @@ def zygote():
 
 
 @pytest.fixture(scope="session")
+def untrained_rubric(tmp_path_factory) -> Path:
+    """The bundled rubric without its training items: batches whose order and bookkeeping are under
+    test, not training, grade the bundled submissions in seconds rather than minutes."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    data = yaml.safe_load((root / "rubrics" / "assignment2.yaml").read_text())
+    data["items"] = [item for item in data["items"] if item["kind"] != "training"]
+    path = tmp_path_factory.mktemp("untrained") / "untrained.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def untrained_run(tmp_path_factory, untrained_rubric):
+    """`grader grade submissions` with the rubric without training, run once: its output folder."""
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("untrained_run") / "results"
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(root / "submissions"), "--rubric",
+                           str(untrained_rubric), "--out", str(out), "--jobs", "2"],
+                          capture_output=True, text=True, timeout=900, cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
 def bundled_run(tmp_path_factory):
     """`grader grade submissions` with the bundled rubric, run once, as an instructor would: its output folder."""
     root = Path(__file__).resolve().parents[1]

@@ -54,10 +54,12 @@ def rows(path: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def test_a_local_ray_instance_writes_the_local_backends_gradebook(bundled_run, tmp_path):
+def test_a_local_ray_instance_writes_the_local_backends_gradebook(untrained_run, untrained_rubric, tmp_path):
+    bundled_run = untrained_run  # training under Ray has its own test below
     out = tmp_path / "ray"
     done = subprocess.run([sys.executable, "-m", "grader", "grade", str(SUBMISSIONS), "--backend", "ray", "--jobs", "2",
-                           "--out", str(out)], capture_output=True, text=True, timeout=900, cwd=ROOT,
+                           "--rubric", str(untrained_rubric), "--out", str(out)], capture_output=True, text=True,
+                          timeout=900, cwd=ROOT,
                           env={**os.environ, "RAY_ADDRESS": ""})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert (out / "gradebook.csv").read_bytes() == (bundled_run / "gradebook.csv").read_bytes()

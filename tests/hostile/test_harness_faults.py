@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start(out: Path, resume: bool) -> subprocess.Popen:
+def _start(out: Path, rubric: Path, resume: bool) -> subprocess.Popen:
     command = [sys.executable, "-m", "grader", "grade", str(ROOT / "submissions"), "--rubric",
-               str(ROOT / "rubrics" / "assignment2.yaml"), "--out", str(out), "--jobs", "2"]
+               str(rubric), "--out", str(out), "--jobs", "2"]
     return subprocess.Popen(command + (["--resume"] if resume else []), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True, cwd=ROOT)
 
@@ -29,13 +29,14 @@ def _without_timing(path: Path) -> dict:
     return data
 
 
-def test_killed_three_times_then_resumed_matches_an_uninterrupted_run(bundled_run, tmp_path):
+def test_killed_three_times_then_resumed_matches_an_uninterrupted_run(untrained_run, untrained_rubric, tmp_path):
+    bundled_run = untrained_run  # training is not what a kill interrupts here: the batch's bookkeeping is
     out = tmp_path / "results"
     chance = random.Random(5)  # random points, the same ones every run
     kept_after_kills = []
     for attempt in range(3):
         before = len(list(out.glob("*/result.json")))
-        run = _start(out, resume=attempt > 0)
+        run = _start(out, untrained_rubric, resume=attempt > 0)
         # Killed once this run has written two results, after a random extra moment: mid-batch, at a random point.
         deadline = time.monotonic() + 600
         while len(list(out.glob("*/result.json"))) < before + 2 and time.monotonic() < deadline and run.poll() is None:
@@ -48,7 +49,7 @@ def test_killed_three_times_then_resumed_matches_an_uninterrupted_run(bundled_ru
         for path in written:
             _without_timing(path)
         kept_after_kills.append(len(written))
-    final = _start(out, resume=True)
+    final = _start(out, untrained_rubric, resume=True)
     assert final.wait(timeout=900) == 0, final.stderr.read().decode()
     assert kept_after_kills[-1] > 0, "work done before the kills is kept"
     assert (out / "gradebook.csv").read_bytes() == (bundled_run / "gradebook.csv").read_bytes()
