@@ -218,13 +218,16 @@ def _explained_search(ctx: Context, item: Item, failures: list[Attempt]) -> Verd
     mistake = diagnose(item, failures)
     diagnosis, matched = mistake
     relation_text = None if diagnosis else relation(item, failures)
-    if diagnosis:
-        visible = [tried for tried in matched if visible_on(item, diagnosis, tried.inputs)]
-        known = (visible or matched)[0]
-        keep = lambda tried: (tried.wrong_value and mutant_matches(item, diagnosis, tried)  # noqa: E731
-                              and visible_on(item, diagnosis, tried.inputs))
-    else:
-        known, keep = failures[0], None
+    if not diagnosis:  # a relation was found among wrong values: the counterexample is one of them
+        wrong = [tried for tried in failures if tried.wrong_value] if relation_text else []
+        return live_search(ctx, item, known=(wrong or failures)[0], keep=(lambda tried: tried.wrong_value) if wrong else None,
+                           failures=failures, mistake=mistake, relation_text=relation_text)
+
+    def keep(tried: Attempt) -> bool:
+        return tried.wrong_value and mutant_matches(item, diagnosis, tried) and visible_on(item, diagnosis, tried.inputs)
+
+    visible = [tried for tried in matched if visible_on(item, diagnosis, tried.inputs)]
+    known = (visible or matched)[0]
     return live_search(ctx, item, known=known, keep=keep, failures=failures, mistake=mistake, relation_text=relation_text)
 
 
