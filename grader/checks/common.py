@@ -188,12 +188,14 @@ def judge_call(ctx: Context, item: Item, inputs: dict, explain: bool = True, exp
 # ---- naming what went wrong ---------------------------------------------------------
 
 
-def mutant_matches(item: Item, mistake_id: str, tried: Attempt) -> bool:
-    """Whether the student's wrong value on this input is what the named mistake's mutant computes."""
+def mutant_matches(item: Item, mistake_id: str, tried: Attempt) -> bool | None:
+    """Whether the student's wrong value on this input is what the named mistake's mutant computes;
+    None when the mutant cannot handle this input (padding ignored where the kernel is larger than
+    the image), which neither supports nor contradicts it."""
     try:
         mutant = evaluate(item, tried.inputs, item.mistakes[mistake_id])
-    except Exception:  # a mutant that cannot handle this input names nothing
-        return False
+    except Exception:
+        return None
     return judge.same_mistake(tried.got, mutant, item.rtol, item.atol)
 
 
@@ -219,13 +221,17 @@ def diagnose(item: Item, failures: list[Attempt]) -> tuple[str | None, list[Atte
     """The named mistake that explains the most wrong values (then the one of fewest mistakes
     combined, then the rubric's order), with the attempts it explains; (None, []) if none does.
 
-    A mistake that explains fewer than half of them is not named: the code makes another one,
-    and the name would send the student after the wrong bug.
+    A mistake contradicted by any of them is not named, nor one that explains fewer than half:
+    small inputs often make two different mistakes give the same value, and a name that fits
+    only some of the failures would send the student after a bug they did not make.
     """
     best = None
     wrong = [tried for tried in failures if tried.wrong_value]
     for order, mistake_id in enumerate(item.mistakes):
-        matched = [tried for tried in wrong if mutant_matches(item, mistake_id, tried)]
+        verdicts = [(tried, mutant_matches(item, mistake_id, tried)) for tried in wrong]
+        if any(match is False for _, match in verdicts):
+            continue
+        matched = [tried for tried, match in verdicts if match]
         rank = (-len(matched), mistake_id.count("+"), order)
         if matched and 2 * len(matched) >= len(wrong) and (best is None or rank < best[0]):
             best = (rank, mistake_id, matched)

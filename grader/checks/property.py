@@ -224,7 +224,7 @@ def _explained_search(ctx: Context, item: Item, failures: list[Attempt]) -> Verd
                            failures=failures, mistake=mistake, relation_text=relation_text)
 
     def keep(tried: Attempt) -> bool:
-        return tried.wrong_value and mutant_matches(item, diagnosis, tried) and visible_on(item, diagnosis, tried.inputs)
+        return tried.wrong_value and mutant_matches(item, diagnosis, tried) is True and visible_on(item, diagnosis, tried.inputs)
 
     visible = [tried for tried in matched if visible_on(item, diagnosis, tried.inputs)]
     known = (visible or matched)[0]

@@ -126,3 +126,12 @@ class one_hot_without_num_classes(_Mutant):
         loss = -((1.0 - log_pt.exp()).clamp(min=0.0) ** self.gamma) * log_pt
         _, weight = self._parts(input, target)
         return (weight * loss).mean()
+
+
+class modulator_of_pt(_Mutant):
+    """The modulator written p_t**gamma instead of (1 - p_t)**gamma: easy examples weighted up, not down."""
+
+    def forward(self, input, target):
+        _, weight = self._parts(input, target)
+        log_pt = torch.log_softmax(input.to(torch.float64), dim=1).gather(1, target.long().unsqueeze(1)).squeeze(1)
+        return (-(log_pt.exp() ** self.gamma) * log_pt * weight).mean()

@@ -21,6 +21,15 @@ def tanh_derivative_of_preactivation(params, cache, Y):
     return {"Wh": delta_h.T @ X, "bh": delta_h.sum(axis=0), "Wy": delta_y.T @ h, "by": delta_y.sum(axis=0)}
 
 
+def sigmoid_derivative(params, cache, Y):
+    """The hidden layer differentiated as a sigmoid, h * (1 - h), instead of as tanh, 1 - h**2."""
+    Wy = np.asarray(params["Wy"], dtype=np.float64)
+    X, h, yhat = cache["X"], cache["h"], cache["yhat"]
+    delta_y = (yhat - np.asarray(Y, dtype=np.float64)) / X.shape[0]
+    delta_h = (delta_y @ Wy) * (h * (1.0 - h))
+    return {"Wh": delta_h.T @ X, "bh": delta_h.sum(axis=0), "Wy": delta_y.T @ h, "by": delta_y.sum(axis=0)}
+
+
 def sum_not_mean(params, cache, Y):
     """The gradients of the summed loss, as one course's formula sheet writes them: no 1/N."""
     count = cache["X"].shape[0]
