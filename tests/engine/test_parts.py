@@ -11,7 +11,7 @@ from grader.api import grade_submission
 from grader.rubric import RubricError, load_rubric
 
 ADA = Path(__file__).resolve().parents[2] / "submissions" / "ada_lovelace"
-FIXTURES = "tests.engine.parts_fixtures"
+STRATEGIES, CONV = "reference.strategies", "reference.mistakes.conv_matrix"
 
 RUBRIC = {
     "title": "parts",
@@ -28,24 +28,24 @@ RUBRIC = {
          "call": "FocalLoss(weight, gamma)(input, target)", "returns": "tensor", "examples": 30,
          "mistakes": {"sum_reduction": "reference.mistakes.focal_loss:sum_reduction"},
          "parts": [
-             {"id": "weighted", "name": "`weight` holds class weights", "points": 3, "strategy": f"{FIXTURES}:weighted_inputs"},
+             {"id": "weighted", "name": "`weight` holds class weights", "points": 3, "strategy": f"{STRATEGIES}:focal_weighted_inputs"},
              {"id": "default_weight", "name": "`weight` is None, its documented default", "points": 1,
-              "strategy": f"{FIXTURES}:default_weight_inputs", "hints": ["weight=None means every class weighs 1."]},
+              "strategy": f"{STRATEGIES}:focal_default_inputs", "hints": ["weight=None means every class weighs 1."]},
          ]},
         {"id": "conv", "name": "conv_as_matrix", "points": 2, "kind": "property",
          "target": {"file": "conv_matrix.py", "symbol": "conv_as_matrix"}, "reference": "reference.conv_matrix:conv_as_matrix",
          "call": "conv_as_matrix(kernel, input_shape, stride, padding)", "returns": "array", "examples": 60,
-         "strategy": f"{FIXTURES}:conv_inputs",
-         "mistakes": {"flipped_kernel": f"{FIXTURES}:flipped", "ignores_stride": f"{FIXTURES}:stride_one",
-                      "flipped_kernel+ignores_stride": f"{FIXTURES}:flipped_stride_one"}},
+         "strategy": f"{STRATEGIES}:conv_inputs",
+         "mistakes": {"flipped_kernel": f"{CONV}:flipped_kernel", "ignores_stride": f"{CONV}:ignores_stride",
+                      "flipped_kernel+ignores_stride": f"{CONV}:flipped_ignores_stride"}},
         {"id": "conv_cases", "name": "conv_as_matrix on cases", "points": 1, "kind": "cases",
          "target": {"file": "conv_matrix.py", "symbol": "conv_as_matrix"}, "reference": "reference.conv_matrix:conv_as_matrix",
          "inputs": {"kernel": "array", "input_shape": "tuple", "stride": "int", "padding": "int"}, "returns": "array",
          "cases": [{"kernel": [[1, 1], [1, 1]], "input_shape": [3, 3], "stride": 2, "padding": 0},
                    {"kernel": [[1, 2], [3, 4]], "input_shape": [4, 4], "stride": 2, "padding": 0},
                    {"kernel": [[1, 2], [3, 5]], "input_shape": [5, 5], "stride": 3, "padding": 0}],
-         "mistakes": {"flipped_kernel": f"{FIXTURES}:flipped", "ignores_stride": f"{FIXTURES}:stride_one",
-                      "flipped_kernel+ignores_stride": f"{FIXTURES}:flipped_stride_one"}},
+         "mistakes": {"flipped_kernel": f"{CONV}:flipped_kernel", "ignores_stride": f"{CONV}:ignores_stride",
+                      "flipped_kernel+ignores_stride": f"{CONV}:flipped_ignores_stride"}},
     ],
 }
 
@@ -129,9 +129,9 @@ def test_a_part_rubric_is_checked_like_the_rest(tmp_path):
     bad = yaml.safe_load(yaml.safe_dump(RUBRIC))
     focal = bad["items"][0]
     focal["points"] = 5
-    focal["strategy"] = f"{FIXTURES}:weighted_inputs"
+    focal["strategy"] = f"{STRATEGIES}:focal_weighted_inputs"
     focal["parts"][1]["id"] = "weighted"
-    bad["items"][1]["mistakes"]["flipped_kernel+full_size"] = f"{FIXTURES}:flipped"
+    bad["items"][1]["mistakes"]["flipped_kernel+full_size"] = f"{CONV}:flipped_kernel"
     bad["items"][1]["quantities"] = {"the batch size": "len(("}
     bad["items"][2]["depends_on"] = ["conv", "no_such_item"]
     bad["mistakes"]["hard_coded_cuda"]["raises"] = "(("
