@@ -32,6 +32,7 @@ from grader.files import write_text_atomically
 from grader.identity import entry_name, report_folder, safe_name
 from grader.results import ItemResult, SubmissionResult
 from grader.rubric import Item, Rubric, load_rubric
+from grader.secret import secret_path
 from grader.submission import SubmissionError, discard, open_submission
 from grader.text import one_line, printable, printable_data
 
@@ -41,7 +42,8 @@ def own_installation() -> list[str]:
     site-packages (dist-info, egg-info, an editable install's finder and .pth)."""
     package = Path(__file__).resolve().parent
     folders = {package.parent, *(Path(p) for p in sys.path if p.endswith("-packages") and os.path.isdir(p))}
-    names = ("grader-", "grader.egg-info", "__editable__.grader-", "__editable___grader_")
+    names = ("grader-", "grader.egg-info", "__editable__.grader-", "__editable___grader_",
+             "dlgrader-", "dlgrader.egg-info", "__editable__.dlgrader-", "__editable___dlgrader_")
     records = [str(entry) for folder in folders for entry in folder.iterdir() if entry.name.startswith(names)]
     return [str(package), *records]
 
@@ -60,7 +62,7 @@ def hidden_paths(rubric: Rubric, submission_source: str, extra=()) -> list[str]:
     """Everything the child must not read: the reference packages, the rubric, other students,
     the cache of reference answers, and the grader itself."""
     paths = [str(Path(rubric.path).resolve().parent), str(Path(submission_source).resolve().parent),
-             *installed_trusted_paths(rubric)]
+             str(secret_path(rubric.path).resolve()), *installed_trusted_paths(rubric)]
     cached = cache_dir()
     if cached is not None:
         paths.append(str(cached.resolve()))

@@ -16,6 +16,7 @@ from pathlib import Path
 from grader.files import write_text_atomically
 from grader.results import SubmissionResult, shown_status
 from grader.rubric import VISIBILITIES, Rubric, RubricError, load_rubric
+from grader.secret import create_secret, read_secret
 
 TEMPLATES = Path(__file__).parent / "templates"
 PROJECT_PARTS = ("grader", "reference", "rubrics", "pyproject.toml", "README.md")
@@ -43,7 +44,7 @@ def _project_files(project_root: Path):
             for file in sorted(path.rglob("*")):
                 relative = file.relative_to(project_root)
                 if file.is_file() and not file.is_symlink() and not (set(relative.parts) & _SKIPPED) \
-                        and file.suffix != ".pyc" and not any(p.endswith(".egg-info") for p in relative.parts):
+                        and file.suffix not in (".pyc", ".secret") and not any(p.endswith(".egg-info") for p in relative.parts):
                     yield file
         else:
             raise FileNotFoundError(f"{path} is missing; build the autograder from a source checkout of the project")
@@ -54,12 +55,15 @@ def build(rubric_path: Path, output_zip: Path, project_root: Path | None = None)
     rubric_path, output_zip = Path(rubric_path), Path(output_zip)
     project_root = Path(project_root) if project_root else Path(__file__).resolve().parents[1]
     load_rubric(rubric_path)  # a broken rubric fails here, not on the first student's submission
+    create_secret(rubric_path)  # final grading never draws the inputs a student kit holds
+    secret = read_secret(rubric_path)
     output_zip.parent.mkdir(parents=True, exist_ok=True)
     partial = output_zip.with_name(output_zip.name + ".partial")
     with zipfile.ZipFile(partial, "w") as archive:
         for script in ("setup.sh", "run_autograder"):
             _add(archive, script, (TEMPLATES / script).read_bytes(), executable=True)
         _add(archive, "rubric.yaml", rubric_path.read_bytes())
+        _add(archive, "rubric.secret", secret + b"\n")  # beside source/rubric.yaml, where load_rubric looks
         for file in _project_files(project_root):
             _add(archive, "project/" + file.relative_to(project_root).as_posix(), file.read_bytes())
     os.replace(partial, output_zip)

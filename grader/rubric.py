@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import difflib
 import hashlib
 import importlib
@@ -15,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from grader.boundary.sandbox import LAYERS
+from grader.secret import SecretError, read_secret
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 KINDS = ("cases", "property", "answers", "training")
@@ -31,7 +33,7 @@ RETURN_KINDS = ("array", "tensor", "number", "any")
 ID_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 DEFAULTS = {"rtol": 1e-4, "atol": 1e-6, "timeout_s": 10.0, "examples": 100, "memory_mb": 4096}
 
-_TOP_KEYS = {"title", "version", "defaults", "submission_timeout_s", "hide", "requires", "mistakes", "items", "audit"}
+_TOP_KEYS = {"title", "version", "defaults", "submission_timeout_s", "hide", "requires", "mistakes", "items", "audit", "kit"}
 _DEFAULT_KEYS = set(DEFAULTS)
 _ITEM_KEYS = {
     "common": {"id", "name", "points", "visibility", "kind", "target", "reference", "hints", "mistakes",
@@ -118,6 +120,8 @@ class Item:
     parts: tuple[Part, ...] = ()  # a property item split into separately scored parts
     quantities: dict = field(default_factory=dict)  # readable name -> expression over the inputs, to name factors
     depends_on: tuple[str, ...] = ()  # items grading code this item's call runs first (e.g. the student's forward)
+    # A student kit's item: the reference's and the named mistakes' answers on its inputs, recorded (grader.kit)
+    recording: object = field(default=None, repr=False, compare=False)
 
     @property
     def reference_symbol(self) -> str:
@@ -139,6 +143,9 @@ class Rubric:
     equivalent: dict = field(default_factory=dict)  # mutant pattern -> why it is a correct alternative
     alternatives: dict = field(default_factory=dict)  # name -> {target, use, reason}: correct code that must pass
     mistake_errors: dict = field(default_factory=dict)  # mistake id -> pattern over "ErrorType: message" that names it
+    secret: bytes | None = field(default=None, repr=False, compare=False)  # seeds final grading's draws (grader.secret)
+    withheld: tuple = ()  # (what, count, points) of items a student kit does not hold
+    kit_documents: tuple[str, ...] = ()  # files a student kit carries (the assignment's text), as paths
 
     @property
     def max_score(self) -> float:
@@ -572,6 +579,16 @@ def _check_audit(check: _Checker, audit) -> None:
                 check.fail((*where, "reason"), "no reason given", "say why this implementation is correct")
 
 
+def _check_kit(check: _Checker, kit) -> None:
+    if not check.typed(kit, ("kit",), dict, "a mapping with documents"):
+        return
+    check.keys(kit, ("kit",), {"documents"})
+    documents = kit.get("documents", [])
+    if check.typed(documents, ("kit", "documents"), list, "a list of file paths, relative to the rubric"):
+        for index, document in enumerate(documents):
+            check.typed(document, ("kit", "documents", index), str, "a file path, relative to the rubric")
+
+
 def _build(data: dict, path: str, digest: str) -> Rubric:
     defaults = {**DEFAULTS, **(data.get("defaults") or {})}
     items = []
@@ -612,7 +629,9 @@ def _build(data: dict, path: str, digest: str) -> Rubric:
                   requires=tuple(data.get("requires", ())),
                   must_kill=tuple((data.get("audit") or {}).get("must_kill", ())),
                   equivalent=dict((data.get("audit") or {}).get("equivalent", {})),
-                  alternatives=dict((data.get("audit") or {}).get("alternatives", {})))
+                  alternatives=dict((data.get("audit") or {}).get("alternatives", {})),
+                  kit_documents=tuple(str((Path(path).parent / document).resolve())
+                                      for document in (data.get("kit") or {}).get("documents", ())))
 
 
 def trains(path, visible_only: bool = False) -> bool:
@@ -628,8 +647,11 @@ def trains(path, visible_only: bool = False) -> bool:
         return False
 
 
-def load_rubric(path) -> Rubric:
-    """Read and validate a rubric; raise RubricError listing every problem."""
+def load_rubric(path, *, secret: bool = True) -> Rubric:
+    """Read and validate a rubric; raise RubricError listing every problem.
+
+    secret=False leaves the grading secret unread: the rubric draws the public inputs a kit holds.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -678,6 +700,7 @@ def load_rubric(path) -> Rubric:
                     except re.error as error:
                         check.fail(("mistakes", key, "raises"), f"not a regular expression ({error})", "fix the pattern")
     _check_audit(check, data.get("audit") or {})
+    _check_kit(check, data.get("kit") or {})
     items = data.get("items", [])
     if check.typed(items, ("items",), list, "a list of items"):
         if not items and "items" in data:
@@ -688,4 +711,10 @@ def load_rubric(path) -> Rubric:
         _check_dependencies(check, items, seen)
     if check.problems:
         raise RubricError(check.problems)
-    return _build(data, str(path), hashlib.sha256(raw).hexdigest())
+    rubric = _build(data, str(path), hashlib.sha256(raw).hexdigest())
+    if not secret:
+        return rubric
+    try:
+        return dataclasses.replace(rubric, secret=read_secret(path))
+    except SecretError as error:
+        raise RubricError([f"{error}; fix: make it readable, or delete it"]) from None

@@ -22,6 +22,11 @@ settings.load_profile("deterministic")
 
 # The suite's own cache of generated inputs, shared with the graders it starts, never the user's.
 os.environ["GRADER_CACHE_DIR"] = tempfile.mkdtemp(prefix="grader-test-cache-")
+# One grading secret for the whole run and the graders it starts: final grading's draws are the same in
+# every process, and never the public draw a student kit holds. Tests of the secret itself set their own.
+_SECRET = Path(tempfile.mkdtemp(prefix="grader-test-secret-")) / "grading.secret"
+_SECRET.write_text("a grading secret for the test suite\n")
+os.environ["GRADER_SECRET_FILE"] = str(_SECRET)
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,7 @@ from grader.boundary.codec import CodecError, Decoder, encode_value
 from grader.checks.common import (Attempt, Context, Verdict, attempt, diagnose, evaluate, explained, mutant_matches,
                                   relation, shown, visible_on)
 from grader.rubric import Item, Part, Rubric, resolve
+from grader.secret import draw_key
 
 try:  # releases before local constants have nothing to turn off
     from hypothesis.internal.conjecture import providers as _providers
@@ -73,9 +74,12 @@ def _without_local_constants():
         _providers.CONSTANTS_CACHE.cache.clear()
 
 
-def search(item: Item, test) -> None:
-    """Run Hypothesis over the item's strategy; test(inputs) raises to report a failure."""
-    digest = hashlib.sha256(f"{item.id}\0{item.strategy}".encode()).digest()
+def search(item: Item, test, key: bytes = b"") -> None:
+    """Run Hypothesis over the item's strategy; test(inputs) raises to report a failure.
+
+    `key` (grader.secret.draw_key) is mixed into the seed: empty for the public draw a kit holds.
+    """
+    digest = hashlib.sha256(key + f"{item.id}\0{item.strategy}".encode()).digest()
 
     @seed(int.from_bytes(digest[:8], "big"))
     @settings(
@@ -105,21 +109,24 @@ def replay(rubric: Rubric, item: Item) -> list | None:
     if item.parts:
         tables = [replay(rubric, alone) for _, alone in part_items(item)]
         return None if any(table is None for table in tables) else [entry for table in tables for entry in table]
-    key = (rubric.sha256, item.id)
+    if item.recording is not None:  # a student kit's item: its table was drawn when the kit was built
+        return item.recording.table(item.id)
+    draw = draw_key(rubric.secret)
+    key = (rubric.sha256, draw, item.id)
     if key not in _replays:
-        name = _cache_name(rubric, item)
+        name = _cache_name(rubric, item, draw)
         _replays[key] = _load(name)
         if _replays[key] is None:
-            _replays[key] = _record(item)
+            _replays[key] = _record(item, draw)
             if _replays[key] is not None:
                 _store(name, _replays[key])
     return _replays[key]
 
 
-def _record(item: Item) -> list | None:
+def _record(item: Item, draw: bytes) -> list | None:
     recorded = []
     try:
-        search(item, lambda inputs: recorded.append((inputs, evaluate(item, inputs))))
+        search(item, lambda inputs: recorded.append((inputs, evaluate(item, inputs))), draw)
     except Exception:
         return None
     return recorded
@@ -130,10 +137,10 @@ def prepare(rubric: Rubric, item: Item) -> None:
     replay(rubric, item)
 
 
-def _cache_name(rubric: Rubric, item: Item) -> str:
+def _cache_name(rubric: Rubric, item: Item, draw: bytes) -> str:
     packages = sorted({ref.split(":")[0].split(".")[0] for ref in (item.strategy, item.reference)})
     return "examples-" + cache.key(
-        rubric.sha256, item.id, item.strategy, item.reference, item.call, item.examples,
+        rubric.sha256, hashlib.sha256(draw).hexdigest(), item.id, item.strategy, item.reference, item.call, item.examples,
         {package: cache.source_digest(package) for package in packages},
         hypothesis.__version__, np.__version__, torch.__version__, _DRAWING,
     )
@@ -220,15 +227,42 @@ def _explained_search(ctx: Context, item: Item, failures: list[Attempt]) -> Verd
     relation_text = None if diagnosis else relation(item, failures)
     if not diagnosis:  # a relation was found among wrong values: the counterexample is one of them
         wrong = [tried for tried in failures if tried.wrong_value] if relation_text else []
-        return live_search(ctx, item, known=(wrong or failures)[0], keep=(lambda tried: tried.wrong_value) if wrong else None,
-                           failures=failures, mistake=mistake, relation_text=relation_text)
+        keep = (lambda tried: tried.wrong_value) if wrong else None
+        known = (wrong or failures)[0]
+        candidates = wrong or failures
+    else:
+        def keep(tried: Attempt) -> bool:
+            return tried.wrong_value and mutant_matches(item, diagnosis, tried) is True and visible_on(item, diagnosis, tried.inputs)
 
-    def keep(tried: Attempt) -> bool:
-        return tried.wrong_value and mutant_matches(item, diagnosis, tried) is True and visible_on(item, diagnosis, tried.inputs)
-
-    visible = [tried for tried in matched if visible_on(item, diagnosis, tried.inputs)]
-    known = (visible or matched)[0]
+        visible = [tried for tried in matched if visible_on(item, diagnosis, tried.inputs)]
+        known = (visible or matched)[0]
+        candidates = visible or matched
+    if item.recording is not None:  # no reference to shrink against: the smallest input the table failed on
+        shown_attempt = min(candidates, key=lambda tried: _size(tried.inputs))
+        return _known_failure(ctx, item, shown_attempt, failures, mistake, relation_text)
     return live_search(ctx, item, known=known, keep=keep, failures=failures, mistake=mistake, relation_text=relation_text)
+
+
+def _size(inputs) -> tuple:
+    """How hard an input is to read: its number of values, each value that is not a short number
+    (a multiple of 1/4 below 100) counting as three more; then their magnitude (ties keep table order)."""
+    values = _values(judge.plain(inputs, torch))
+    finite = values[np.isfinite(values)]
+    short = np.isfinite(values) & (np.abs(values) < 100) & (np.mod(values * 4, 1) == 0)
+    return values.size + 3 * int((~short).sum()), float(np.abs(finite).sum())
+
+
+def _values(value) -> np.ndarray:
+    """Every number in a plain value, flattened."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        parts = [_values(inner) for inner in value]
+        return np.concatenate(parts) if parts else np.zeros(0)
+    value = getattr(value, "array", value)  # a tensor's plain wrapper
+    if isinstance(value, (np.ndarray, int, float)) and not isinstance(value, bool):
+        return np.asarray(value, dtype=np.float64).ravel()
+    return np.zeros(0)
 
 
 def live_search(ctx: Context, item: Item, known: Attempt | None = None, keep=None, failures=(),
@@ -257,7 +291,7 @@ def live_search(ctx: Context, item: Item, known: Attempt | None = None, keep=Non
         raise _Wrong()
 
     try:
-        search(item, test)
+        search(item, test, draw_key(ctx.rubric.secret))
     except _Wrong:
         pass
     except HypothesisException as error:  # e.g. a flaky student function: keep the failure it showed
