@@ -1,0 +1,213 @@
+"""The student kit: no solution in it, the same verdicts from it, and nothing of final grading learned from it."""
+
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from grader.api import grade_submission
+from grader.boundary.codec import read_frame
+from grader.checks.cases import case_inputs
+from grader.kit import KIT_FILE, KIT_FOLDER, load_kit_file, self_check_rubric
+from grader.kit.build import write_kit
+from grader.kit.record import MAGIC, digest
+from grader.kit.starter import function_bodies
+from grader.rubric import load_rubric
+
+ROOT = Path(__file__).resolve().parents[2]
+SUBMISSIONS = ROOT / "submissions"
+RUBRIC = ROOT / "rubrics" / "assignment2.yaml"
+
+
+def without_training(rubric):
+    """The bundled rubric without its training items: a kit checked in seconds."""
+    return dataclasses.replace(rubric, items=tuple(item for item in rubric.items if item.kind != "training"))
+
+
+@pytest.fixture(scope="module")
+def rubric():
+    return without_training(load_rubric(RUBRIC))
+
+
+@pytest.fixture(scope="module")
+def kit(rubric, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("kit") / "assignment2"
+    write_kit(rubric, folder, [Path(p) for p in rubric.kit_documents])
+    return folder
+
+
+def record_header(kit: Path) -> tuple[dict, list[bytes]]:
+    body = zlib.decompress((kit / KIT_FOLDER / KIT_FILE).read_bytes()[len(MAGIC):])
+    position = [0]
+
+    def read(size):
+        chunk = body[position[0]:position[0] + size]
+        position[0] += size
+        return chunk
+
+    return read_frame(read)
+
+
+def kit_texts(kit: Path) -> dict[str, str]:
+    """Every text the kit holds: its files, the wheel's members, and its record's header."""
+    texts = {}
+    for path in kit.rglob("*"):
+        if path.suffix == ".whl":
+            with zipfile.ZipFile(path) as wheel:
+                texts.update({f"{path.name}/{name}": wheel.read(name).decode("utf-8", "replace") for name in wheel.namelist()})
+        elif path.name == KIT_FILE:
+            header, blobs = record_header(kit)
+            texts[str(path)] = json.dumps(header) + "".join(blob.decode("latin-1") for blob in blobs)
+        elif path.is_file():
+            texts[str(path)] = path.read_text(encoding="utf-8")
+    return texts
+
+
+def squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_the_kit_holds_no_reference_code(kit):
+    texts = {name: squeezed(text) for name, text in kit_texts(kit).items()}
+    assert not [name for name in texts if "/reference/" in name or name.split("/", 1)[-1].startswith("reference")]
+    bodies = [body for source in sorted((ROOT / "reference").rglob("*.py"))
+              for body in function_bodies(source.read_text()) if len(squeezed(body)) > 25]
+    assert len(bodies) > 50
+    leaked = [(body[:60], name) for body in bodies for name, text in texts.items() if squeezed(body) in text]
+    assert not leaked
+
+
+def test_the_kit_holds_no_hidden_item_and_no_written_answer(kit, rubric):
+    header, _ = record_header(kit)
+    recorded = {spec["item"]["id"] for spec in header["items"]}
+    withheld = [item for item in rubric.items if item.visibility != "visible" or item.kind == "answers"]
+    assert withheld and recorded == {item.id for item in rubric.items} - {item.id for item in withheld}
+    everything = "".join(kit_texts(kit).values())
+    for item in withheld:
+        if item.visibility != "visible":
+            assert item.id not in everything
+    answers = {key for spec in header["items"] for key in spec["answers"]}
+    hidden_inputs = [case_inputs(item, case) for item in withheld if item.kind == "cases" for case in item.cases]
+    assert hidden_inputs and not answers & {digest(inputs) for inputs in hidden_inputs}
+    assert header["withheld"] == [["written answers, graded only in final grading", 4, 5.0],
+                                  ["hidden items, graded only in final grading", 5, 8.0]]
+
+
+def comparable(result) -> list:
+    return [(i.id, i.status, i.score, i.output, i.diagnosis, i.relation, i.counterexample) for i in result.items]
+
+
+def test_the_kit_grades_as_the_instructors_self_check_for_every_bundled_submission(kit, rubric, zygote):
+    students = sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir())
+    from_kit, instructors = load_kit_file(kit / KIT_FOLDER / KIT_FILE), self_check_rubric(rubric)
+    live = dataclasses.replace(rubric, secret=None)  # the reference itself, on the inputs the kit holds
+    named = 0
+    for student in students:
+        graded = grade_submission(SUBMISSIONS / student, from_kit, zygote=zygote)
+        if student in ("carl_flipped_kernel", "jack_weighted_pt", "noah_syntax_error"):
+            assert comparable(graded) == comparable(grade_submission(SUBMISSIONS / student, instructors, zygote=zygote))
+        by_reference = grade_submission(SUBMISSIONS / student, live, zygote=zygote, items=[i.id for i in from_kit.items])
+        assert [(i.id, i.status, i.score, i.diagnosis) for i in graded.items] == \
+            [(i.id, i.status, i.score, i.diagnosis) for i in by_reference.items], student
+        named += sum(bool(i.diagnosis) for i in graded.items)
+    assert named >= 10
+
+
+def test_the_kit_shows_the_smallest_failing_input_and_names_the_mistake(kit, zygote):
+    graded = grade_submission(SUBMISSIONS / "hugo_gradient_sum", load_kit_file(kit / KIT_FOLDER / KIT_FILE), zygote=zygote)
+    item = graded.item("softmax.gradients")
+    assert item.diagnosis == "sum_not_mean" and item.output.startswith("Failed on this input:")
+    assert item.counterexample["input"]["labels"].startswith("array(2,)"), "two samples: one cannot tell sum from mean"
+
+
+LOOKUP = '''import hashlib, json
+import numpy as np
+
+TABLE = json.loads({table!r})
+
+
+def softmax(logits):
+    key = hashlib.sha256(np.ascontiguousarray(logits, dtype=np.float64).tobytes() + str(logits.shape).encode()).hexdigest()
+    return np.array(TABLE[key]) if key in TABLE else np.zeros_like(logits)
+'''
+
+
+def test_a_lookup_table_of_the_kit_passes_the_self_check_and_loses_in_final_grading(kit, rubric, tmp_path, zygote):
+    import hashlib
+
+    import numpy as np
+
+    from_kit = load_kit_file(kit / KIT_FOLDER / KIT_FILE)
+    item = next(i for i in from_kit.items if i.id == "softmax.softmax")
+    table = {}
+    for inputs, expected in item.recording.table(item.id):
+        logits = np.ascontiguousarray(inputs["logits"], dtype=np.float64)
+        table[hashlib.sha256(logits.tobytes() + str(logits.shape).encode()).hexdigest()] = expected.tolist()
+    student = tmp_path / "lookup"
+    shutil.copytree(SUBMISSIONS / "ada_lovelace", student)
+    (student / "softmax_classifier.py").write_text(
+        (SUBMISSIONS / "ada_lovelace" / "softmax_classifier.py").read_text().replace("def softmax(", "def _unused_softmax(")
+        + "\n" + LOOKUP.format(table=json.dumps(table)))
+    checked = grade_submission(student, from_kit, zygote=zygote, items=["softmax.softmax"])
+    assert checked.item("softmax.softmax").status == "passed"
+    assert rubric.secret is not None
+    final = grade_submission(student, rubric, zygote=zygote, items=["softmax.softmax"])
+    assert final.item("softmax.softmax").status == "failed" and final.item("softmax.softmax").score == 0
+
+
+def test_final_grading_draws_from_the_secret_and_is_the_same_for_the_same_secret(rubric):
+    from grader.checks import property as prop
+
+    item = next(i for i in rubric.items if i.id == "softmax.gradients")
+    drawn = {}
+    for name, secret in (("public", None), ("one", b"one"), ("again", b"one"), ("other", b"two")):
+        drawn[name] = [digest(inputs) for inputs, _ in prop.replay(dataclasses.replace(rubric, secret=secret), item)]
+    assert drawn["one"] == drawn["again"]
+    # Hypothesis tries its simplest inputs (zeros, small integers) under every seed: some coincide (8 of
+    # 100 here), never most; an item passes only if every input does, so those few teach nothing.
+    assert len(drawn["one"]) == len(drawn["public"]) >= 100
+    assert len(set(drawn["one"]) & set(drawn["public"])) <= len(drawn["one"]) // 10
+    assert len(set(drawn["one"]) & set(drawn["other"])) <= len(drawn["one"]) // 10
+
+
+def fresh_environment(kit: Path, where: Path) -> Path:
+    """A new virtual environment with only the kit's engine installed in it (its dependencies, numpy
+    and torch, lent from this one without its own packages): the bin folder."""
+    venv = where / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   executable=getattr(sys, "_base_executable", sys.executable))
+    site = next(venv.glob("lib/python3*/site-packages"))
+    lent = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir() and (Path(p) / "torch").is_dir()]
+    (site / "dependencies.pth").write_text(lent[0] + "\n")  # a plain path: its own .pth files (editable installs) do not run
+    wheel = next((kit / KIT_FOLDER).glob("*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--python",
+                    str(venv / "bin" / "python"), str(wheel)], check=True, capture_output=True)
+    return venv / "bin"
+
+
+def test_a_student_with_only_the_kit_gets_the_mistake_named(kit, tmp_path):
+    bin_folder = fresh_environment(kit, tmp_path)
+    folder = tmp_path / "student"
+    shutil.copytree(kit, folder)
+    for name in ("conv_matrix.py", "softmax_classifier.py"):
+        shutil.copyfile(SUBMISSIONS / "ada_lovelace" / name, folder / name)
+    # A student's own spelling of a classic bug: the gradient of the summed loss.
+    source = (SUBMISSIONS / "ada_lovelace" / "softmax_classifier.py").read_text()
+    assert "    dz = dz / N\n" in source
+    (folder / "softmax_classifier.py").write_text(source.replace("    dz = dz / N\n", ""))
+    python = bin_folder / "python"
+    probe = subprocess.run([str(python), "-c", "import grader, sys; print(grader.__file__); import reference"],
+                           cwd=folder, capture_output=True, text=True)
+    assert str(tmp_path / "venv") in probe.stdout and "No module named 'reference'" in probe.stderr
+    done = subprocess.run([str(bin_folder / "grader"), "check"], cwd=folder, capture_output=True, text=True, timeout=600,
+                          env={"PATH": f"{bin_folder}:/usr/bin:/bin", "HOME": str(tmp_path), "COLUMNS": "200"})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "softmax.gradients" in done.stdout and "sum_not_mean" in done.stdout, done.stdout
+    assert "hidden" in done.stdout
