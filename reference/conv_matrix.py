@@ -26,11 +26,11 @@ def _check_args(kernel: np.ndarray, input_shape, stride, padding) -> tuple[int, 
 
 
 def conv_as_matrix(kernel, input_shape, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """Return A of shape (Ho*Wo, H*W) with A @ X.reshape(-1) == conv(X).reshape(-1).
-
-    Output pixel (i, j) reads padded input (i*s + u, j*s + v) for kernel tap (u, v);
-    taps that land on padding read zero and so contribute no column.
-    """
+    """Return A of shape (Ho*Wo, H*W) with A @ X.reshape(-1) == conv(X).reshape(-1), where conv is
+    the deep-learning convolution (cross-correlation) of X with `kernel`, at `stride`, with `padding`
+    zeros on every side."""
+    # Output pixel (i, j) reads padded input (i*s + u, j*s + v) for kernel tap (u, v);
+    # taps that land on padding read zero and so contribute no column.
     kernel = np.asarray(kernel, dtype=np.float64)
     height, width = _check_args(kernel, input_shape, stride, padding)
     stride, padding = int(stride), int(padding)

@@ -7,11 +7,8 @@ import torch
 
 
 def reweight(cls_num_list, beta: float = 0.9999) -> torch.Tensor:
-    """Per-class weights (1 - beta) / (1 - beta**n_c), normalised to sum to C.
-
-    Computed and returned in float64: the reference is the precise side of
-    every comparison.
-    """
+    """Per-class weights (1 - beta) / (1 - beta**n_c), normalised to sum to C."""
+    # Computed and returned in float64: the reference is the precise side of every comparison.
     counts = np.asarray(cls_num_list, dtype=np.float64)
     if counts.ndim != 1 or counts.size == 0 or np.any(counts < 1):
         raise ValueError(f"cls_num_list must be a non-empty list of positive counts, got {cls_num_list!r}")
@@ -24,12 +21,11 @@ def reweight(cls_num_list, beta: float = 0.9999) -> torch.Tensor:
 
 
 class FocalLoss(torch.nn.Module):
-    """Mean over the batch of w_y * (1 - p_t)**gamma * (-log p_t).
+    """Mean over the batch of w_y * (1 - p_t)**gamma * (-log p_t), with p_t the softmax
+    probability of the target class and w_y the weight of that class (1 when weight is None)."""
 
-    p_t is the plain softmax probability of the target class; the class
-    weight multiplies the loss but never enters p_t, and the mean divides by
-    N, not by the sum of the weights.
-    """
+    # The class weight multiplies the loss but never enters p_t, and the mean divides by N,
+    # not by the sum of the weights.
 
     def __init__(self, weight=None, gamma: float = 0.0):
         super().__init__()

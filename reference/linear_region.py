@@ -38,10 +38,10 @@ def forward(weights, biases, x) -> np.ndarray:
 def linear_region(weights, biases, x0) -> tuple[np.ndarray, np.ndarray]:
     """Return (W, b) with W = dh/dx at x0 and W @ x0 + b = h(x0).
 
-    The map is built layer by layer as an affine function of x. At a kink
-    (a pre-activation exactly 0) the unit counts as inactive, as torch's
+    At a kink (a pre-activation exactly 0) the unit counts as inactive, as torch's
     relu'(0) = 0 does.
     """
+    # The map is built layer by layer as an affine function of x.
     return _linear_region(weights, biases, x0, kink_active=False)
 
 

@@ -36,10 +36,8 @@ def mlp_forward(params, X) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 
 def mlp_backward(params, cache, Y) -> dict[str, np.ndarray]:
-    """Gradients of the mean cross-entropy with respect to each parameter.
-
-    delta_y = (yhat - Y) / N; tanh' is written with the activation h, not htilde.
-    """
+    """Gradients of the mean cross-entropy with respect to each parameter."""
+    # delta_y = (yhat - Y) / N; tanh' is written with the activation h, not htilde.
     p = _check_params(params)
     X, h, yhat = cache["X"], cache["h"], cache["yhat"]
     Y = np.asarray(Y, dtype=np.float64)

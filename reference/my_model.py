@@ -1,8 +1,7 @@
-"""A small CNN for 3x32x32 images with 10 classes: the reference for training checks.
+"""A small CNN for 3x32x32 images with 10 classes."""
 
-The last feature map is flattened rather than globally pooled: on digits, where
-a stroke sits is what tells classes apart.
-"""
+# The reference for training checks. The last feature map is flattened rather than globally
+# pooled: on digits, where a stroke sits is what tells classes apart.
 
 from __future__ import annotations
 

@@ -15,7 +15,8 @@ def _labels(labels, count: int, classes: int) -> np.ndarray:
 
 
 def softmax(logits) -> np.ndarray:
-    """Row-wise softmax of an (N, C) array; subtracting the row max keeps exp() finite."""
+    """Row-wise softmax of an (N, C) array."""
+    # Subtracting the row max keeps exp() finite.
     logits = np.asarray(logits, dtype=np.float64)
     if logits.ndim != 2:
         raise ValueError(f"logits must be (N, C), got shape {logits.shape}")
@@ -35,10 +36,8 @@ def cross_entropy(probs, labels) -> float:
 
 
 def softmax_gradients(x, W, b, labels) -> tuple[np.ndarray, np.ndarray]:
-    """Gradients (dW, db) of the mean cross-entropy of softmax(x @ W + b).
-
-    dL/dlogits = (p - onehot(y)) / N, then the chain rule through x @ W + b.
-    """
+    """Gradients (dW, db) of the mean cross-entropy of softmax(x @ W + b) with respect to W and b."""
+    # dL/dlogits = (p - onehot(y)) / N, then the chain rule through x @ W + b.
     x = np.asarray(x, dtype=np.float64)
     W = np.asarray(W, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
