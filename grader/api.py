@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import stat
@@ -198,9 +199,14 @@ def _note_dependencies(selected: list[Item], graded: dict) -> None:
             continue
         failed = [by_id[other] for other in item.depends_on
                   if other in by_id and by_id[other].visibility != "hidden" and graded[other].status != "passed"]
+        notes = []
         for other in failed:
-            verdict.output += (f"\nThis item runs your {other.target.symbol} first, and {other.id} found it wrong: "
-                               f"fix that first; this item may pass with it.")
+            found = "found it wrong" if graded[other.id].status in ("failed", "partial") else \
+                f"could not use it ({graded[other.id].status})"
+            notes.append(f"\nThis item runs your {other.target.symbol} first, and {other.id} {found}: "
+                         f"fix that first; this item may pass with it.")
+        if notes:  # a copy: one verdict may stand for several items (a file that failed to import)
+            graded[item.id] = dataclasses.replace(verdict, output=verdict.output + "".join(notes))
 
 
 def grade_submission(path, rubric, *, zygote: Zygote | None = None, strict: bool = False, hide=(), items=None,

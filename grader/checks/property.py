@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import textwrap
 from contextlib import contextmanager
 
@@ -330,23 +331,25 @@ def _known_failure(ctx: Context, item: Item, known: Attempt, failures, mistake, 
 
 def _combined(item: Item, results: list[tuple[Part, Verdict]]) -> Verdict:
     """One verdict for an item split into parts: each part scores its own points and keeps its own
-    counterexample, so one edge case can neither hide nor zero the rest."""
+    counterexample, so one edge case can neither hide nor zero the rest. A hint shown for one lost
+    part is not repeated for the next."""
     score = sum(part.points for part, verdict in results if verdict.status == "passed")
     lost = [(part, verdict) for part, verdict in results if verdict.status != "passed"]
-    lines, details = [], []
+    lines, details, hinted = [], [], set()
     for part, verdict in results:
         head = f"Part '{part.id}', {part.name} ({part.points:g} of {item.points:g} points):"
         details.append({"id": part.id, "name": part.name, "points": part.points, "status": verdict.status,
                         "score": part.points if verdict.status == "passed" else 0.0,
-                        "diagnosis": verdict.diagnosis})
+                        "diagnosis": verdict.diagnosis, "counterexample": verdict.counterexample})
         if verdict.status == "passed":
             lines.append(f"{head} {verdict.output}")
             continue
         cause = f"{item.call} raises {verdict.raised} when {part.name}.\n" if verdict.raised else ""
         hints = "".join(f"\n{hint}" for hint in part.hints if hint not in verdict.output)  # a wrong value has them already
-        lines.append(f"{head} lost.\n{textwrap.indent(cause + verdict.output + hints, '  ')}")
+        body = _once(cause + verdict.output + hints, set(item.hints) | set(part.hints), hinted)
+        lines.append(f"{head} lost.\n{textwrap.indent(body, '  ')}")
         if verdict is not lost[0][1] and verdict.counterexample:
-            lines += [f"  {key}: {value}" for key, value in verdict.counterexample.items()]
+            lines += _counterexample_lines(verdict.counterexample)
     if not lost:
         return Verdict("passed", "\n".join(lines), details={"parts": details})
     explained_part = next((verdict for _, verdict in lost if verdict.diagnosis), lost[0][1])
@@ -354,3 +357,36 @@ def _combined(item: Item, results: list[tuple[Part, Verdict]]) -> Verdict:
     return Verdict(status, "\n".join(lines), explained_part.diagnosis, lost[0][1].counterexample,
                    score=score, details={"parts": details}, relation=explained_part.relation,
                    raised=lost[0][1].raised)
+
+
+_NAMED = re.compile(r"^This looks like a known mistake \((?P<id>[^)]+)\)")
+
+
+def _once(text: str, hints: set[str], hinted: set[str]) -> str:
+    """`text` without the hints already in `hinted` (which it adds to); a mistake named again is said briefly."""
+    kept = []
+    for line in text.splitlines():
+        named = _NAMED.match(line)
+        if line in hinted:
+            if named:
+                kept.append(f"The same known mistake ({named.group('id')}) as above.")
+            continue
+        if named or line in hints:
+            hinted.add(line)
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def _counterexample_lines(counterexample: dict) -> list[str]:
+    """A part's counterexample, one value to a line; a multi-line array stays aligned under its first row."""
+    lines = []
+    for key, value in counterexample.items():
+        values = value.items() if isinstance(value, dict) else [(None, value)]
+        if isinstance(value, dict):
+            lines.append(f"  {key}:")
+        for name, text in values:
+            prefix = f"    {name} = " if name is not None else f"  {key}: "
+            rows = str(text).splitlines() or [""]
+            lines.append(prefix + rows[0])
+            lines += [" " * len(prefix) + row for row in rows[1:]]
+    return lines

@@ -9,7 +9,6 @@ never as an escape sequence.
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass, field
 
@@ -27,14 +26,14 @@ _KNOWN_MISTAKE = re.compile(r"^This looks like a known mistake \((?P<id>[^)]+)\)
 _FAILED_ON = re.compile(r"^Failed on this input( \(the smallest found\))?:$")
 _CASE = re.compile(r"^Case (?P<number>\d+) of (?P<count>\d+): ")
 _TRAINING_RESULT = re.compile(r"^(Your loss's run reaches|Test accuracy|Balanced accuracy)")
-_PART_COUNTEREXAMPLE = ("input", "expected", "got")
 LABEL_WIDTH = 10  # "expected" and two spaces
 
 
 def print_check(console, result: SubmissionResult, calls: dict[str, str], *, title: str,
-                unseen: tuple[int, float] | None = None, notes: list[str] = ()) -> None:
+                unseen: list[tuple[str, int, float]] = (), notes: list[str] = ()) -> None:
     """Print a self-check's result: `calls` maps an item id to the call expression the grader made,
-    `unseen` is (count, points) of the items the self-check did not run, `notes` are printed once first."""
+    `unseen` lists (what, count, points) of the items the self-check did not run (hidden items,
+    written answers), `notes` are printed once first."""
     console.print(Text(printable(title), style="bold"), highlight=False)
     for note in notes:
         console.print(Text.assemble(("Note: ", "yellow"), printable(note)), highlight=False)
@@ -42,12 +41,12 @@ def print_check(console, result: SubmissionResult, calls: dict[str, str], *, tit
     for item in result.items:
         if shown_status(item) != "passed" and item.visibility != "hidden":
             print_item(console, item, calls.get(item.id))
-    if unseen and unseen[0]:
-        count, points = unseen
+    unseen = [(what, count, points) for what, count, points in unseen if count]
+    if unseen:
         console.print()
-        console.print(Text(f"Not run here: {count} more item{'s' if count != 1 else ''}, hidden from this self-check, "
-                           f"worth {points:g} points; {'they are' if count != 1 else 'it is'} graded when you submit. "
-                           "Passing every visible check does not mean they pass.", style="yellow"), highlight=False)
+        for what, count, points in unseen:
+            console.print(Text(f"Not run here: {count} {what}, worth {points:g} points.", style="yellow"), highlight=False)
+        console.print(Text("Passing every visible check does not mean they pass.", style="yellow"), highlight=False)
     lost = [item for item in result.items if item.status != "passed"]
     verdict = " - every visible check passes." if not lost else \
         f" - {len(lost)} item{'s' if len(lost) != 1 else ''} not passed."
@@ -335,8 +334,7 @@ def _parts(item: ItemResult) -> list[_Part]:
     """The parts of a part-scored item with their lines of the output; [] for an item without parts.
 
     Each part's output starts at its line "Part '<id>', <name> (...", its other lines indented by
-    two; a lost part after the first also ends with its counterexample, as "input: {...}",
-    "expected: ..." and "got: ..." lines.
+    two; a lost part after the first also ends with its counterexample, which the details hold too.
     """
     data = item.details.get("parts") if isinstance(item.details, dict) else None
     if not isinstance(data, list) or not data or not all(isinstance(part, dict) for part in data):
@@ -359,8 +357,7 @@ def _parts(item: ItemResult) -> list[_Part]:
     for number, part in enumerate(parts):
         end = starts[number + 1] if number + 1 < len(parts) else _end_of_parts(lines, starts[-1])
         body = [line[2:] if line.startswith("  ") else line for line in lines[starts[number] + 1:end]]
-        part.body, written = _split_counterexample(body)
-        part.counterexample = part.counterexample or written
+        part.body = _split_counterexample(body, part.counterexample)
     return parts
 
 
@@ -378,35 +375,11 @@ def _trailing(item: ItemResult, parts: list[_Part]) -> list[str]:
     return lines[_end_of_parts(lines, last):]
 
 
-def _split_counterexample(body: list[str]) -> tuple[list[str], dict | None]:
-    """A lost part's lines and the counterexample written at their end, if any."""
-    start = next((index for index in range(len(body) - 1, -1, -1) if body[index].startswith("input: ")), None)
-    if start is None:
-        return body, None
-    counterexample, key = {}, None
-    for line in body[start:]:
-        label = next((name for name in _PART_COUNTEREXAMPLE if line.startswith(f"{name}: ")), None)
-        if label and label not in counterexample:
-            key = label
-            counterexample[key] = line[len(label) + 2:]
-        else:  # a value over several lines, its continuation indented by less than the part's two spaces
-            counterexample[key] += "\n" + line
-    inputs = _literal_dict(counterexample["input"])
-    if inputs is None:
-        return body, None
-    counterexample["input"] = inputs
-    return body[:start], counterexample
-
-
-def _literal_dict(text: str) -> dict | None:
-    """The dict of input name to shown value that a part's output writes as a Python literal."""
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return None
-    if isinstance(value, dict) and all(isinstance(key, str) and isinstance(item, str) for key, item in value.items()):
-        return value
-    return None
+def _split_counterexample(body: list[str], counterexample: dict | None) -> list[str]:
+    """A lost part's lines without the counterexample written at their end, when `counterexample`
+    (from the result's details) shows it: "input:", one "name = value" line each, "expected:", "got:"."""
+    start = next((index for index in range(len(body) - 1, -1, -1) if body[index] == "input:"), None)
+    return body if start is None or not counterexample else body[:start]
 
 
 def _number(value) -> float:

@@ -160,6 +160,15 @@ def test_a_lost_item_that_runs_code_another_item_found_wrong_says_so(tmp_path, r
     assert note not in graded(tmp_path / "right", rubric, zygote, {}, ["mlp.forward", "mlp.backward"]).item("mlp.backward").output
 
 
+def test_a_file_that_fails_to_import_is_noted_on_the_dependent_item_only(tmp_path, rubric, zygote):
+    """Both items share the one verdict of an mlp.py that does not import: the note goes to a copy."""
+    result = graded(tmp_path, rubric, zygote, {"mlp.py": "def mlp_forward(:\n"}, ["mlp.forward", "mlp.backward"])
+    forward, backward = result.item("mlp.forward"), result.item("mlp.backward")
+    assert forward.status == backward.status == "error"
+    assert "This item runs" not in forward.output
+    assert "and mlp.forward could not use it (error): fix that first" in backward.output
+
+
 def test_an_error_the_catalogue_knows_is_named(tmp_path, parts_rubric, zygote):
     source = FOCAL.replace("probs = torch.softmax(input, dim=1)", "probs = torch.softmax(input.cuda(), dim=1)")
     item = graded(tmp_path, parts_rubric, zygote, {"focal_loss.py": source}, ["focal"]).item("focal")
