@@ -23,6 +23,8 @@ import signal
 import time
 from dataclasses import dataclass, field
 
+from grader.boundary import host
+
 PERIOD_US = 100_000  # the CPU quota's accounting period
 # grader-<owner pid>-<serial>-ns<pid namespace>: an owner pid means something only in its own namespace
 _NAME = re.compile(r"grader-(\d+)-\d+-ns(\d+)$")
@@ -190,6 +192,8 @@ def layout() -> Layout:
     """Where this process can make groups, worked out once (v2 may move this process into a leaf)."""
     if os.environ.get("GRADER_CGROUPS") == "off":  # to measure or test the rlimits alone
         return Layout(False, reason="turned off (GRADER_CGROUPS=off)")
+    if not host.linux():
+        return Layout(False, reason=host.not_here("cgroups"))
     reasons = []
     for probe in (_v2, _v1):
         try:

@@ -12,7 +12,7 @@ from pathlib import Path
 from grader.boundary import cgroup
 from grader.boundary.sandbox import missing_layers
 
-__all__ = ["Layer", "host_layers", "missing_layers"]
+__all__ = ["Layer", "host_layers", "missing_layers", "self_check_notes"]
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,20 @@ def _hidden_processes_detail(how) -> str:
     return "/proc shows every process's command line and environment to the child"
 
 
+def _rlimits_detail(limits: dict) -> str:
+    if not limits:
+        return "none applied"
+    memory = limits.get("RLIMIT_AS") or limits.get("RLIMIT_DATA")
+    names = {"RLIMIT_CPU": "CPU", "RLIMIT_FSIZE": "file size", "RLIMIT_NOFILE": "open files",
+             "RLIMIT_NPROC": "processes"}
+    others = ", ".join(label for name, label in names.items() if name in limits)
+    return (f"per process: memory {int(memory) >> 20} MiB, {others}" if memory
+            else f"per process: {others}; no memory cap (this system refuses or ignores one)")
+
+
 def host_layers(report: dict) -> list[Layer]:
     landlock = report.get("landlock") or {}
     limits = report.get("rlimits") or {}
-    memory = limits.get("RLIMIT_AS") or limits.get("RLIMIT_DATA")
     seccomp = _seccomp_supported()
     filtered = report.get("syscalls") or {}
     return [
@@ -73,7 +83,7 @@ def host_layers(report: dict) -> list[Layer]:
         Layer("no_new_privs", bool(report.get("no_new_privs")), bool(report.get("no_new_privs")),
               "setuid programs cannot raise privileges"),
         Layer("rlimits", bool(limits), bool(limits),
-              f"per process: memory {int(memory) >> 20} MiB, CPU, file size, open files, processes" if memory else "none applied"),
+              _rlimits_detail(limits)),
         Layer("landlock", bool(report.get("filesystem")), bool(report.get("filesystem")),
               f"ABI {landlock.get('abi', 0)}: reads only the interpreter and libraries (never the trusted packages), "
               "writes only its scratch folder"
@@ -88,3 +98,32 @@ def host_layers(report: dict) -> list[Layer]:
         Layer("hidden processes", bool(report.get("hidden_processes")), bool(report.get("hidden_processes")),
               _hidden_processes_detail(report.get("hidden_processes"))),
     ]
+
+
+# For a student's self-check: what each missing layer family means for them, calmly. The grader
+# grades only their own code then, so nothing is refused; the instructor's grading refuses instead.
+_LATER = "Final grading runs with it."
+
+
+def self_check_notes(isolation: dict) -> list[str]:
+    """One short line per family of isolation layers missing from `isolation` (a child's report,
+    as in a result's `isolation`), in a fixed order; empty when nothing is missing."""
+    notes = []
+    if not isolation.get("namespaces"):
+        notes.append("Linux namespaces are not available here: other folders are not hidden "
+                     f"from your code, and its scratch folder has no size cap during this self-check. {_LATER}")
+    if not isolation.get("filesystem"):
+        notes.append("Landlock is not available here: your code can read and write files outside its folder "
+                     f"during this self-check. {_LATER}")
+    if not isolation.get("seccomp"):
+        reach = "can open network connections" if not isolation.get("network") else "may make any system call"
+        notes.append(f"The system-call filter (seccomp) is not available here: your code {reach} "
+                     f"during this self-check. {_LATER}")
+    if not isolation.get("unprivileged_uid"):
+        notes.append("Your code runs as your own user during this self-check, not as a user of its own. "
+                     "Final grading runs it as one.")
+    limits = isolation.get("rlimits") or {}
+    if not (limits.get("RLIMIT_AS") or limits.get("RLIMIT_DATA")) and not isolation.get("cgroup"):
+        notes.append("Memory cannot be capped here: code that allocates too much slows this computer down "
+                     "rather than stopping with an error. Final grading caps it.")
+    return notes

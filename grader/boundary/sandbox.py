@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.boundary import landlock, seccomp
+from grader.boundary import host, landlock, seccomp
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x04000000, 0x08000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 1 << 12, 1 << 14, 1 << 18
@@ -61,7 +61,11 @@ def _errno_text() -> str:
 
 
 def _unshare() -> bool:
-    return _libc.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) == 0
+    return host.linux() and _libc.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) == 0
+
+
+def _no_new_privs() -> bool:
+    return host.linux() and _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
 
 
 def _hide(paths: list[str], keep: list[str]) -> list[str]:
@@ -189,7 +193,16 @@ def _own_proc_only(read_only: list[str]) -> list[str]:
     return [p for p in read_only if p != "/proc"] + shared + [f"/proc/{os.getpid()}"]
 
 
-def _rlimits(limits: Limits, gpu: bool) -> dict:
+def _rlimits(limits: Limits, gpu: bool, own_uid: bool) -> dict:
+    """Set each limit the system accepts; the report names those that took effect.
+
+    A hard limit already below the value is kept: an unprivileged process cannot raise it,
+    and it is the stricter. A limit the system refuses is left out, and so is a memory cap
+    off Linux, where the system does not enforce it. RLIMIT_NPROC counts every process and thread of the real uid, so a child
+    that shares the grader's uid gets its allowance on top of what that uid runs already,
+    or no cap where that cannot be counted: a cap of 64 would leave it no thread at all on
+    a desktop, whose uid runs hundreds.
+    """
     applied = {}
     for name, value in (
         # CUDA reserves address space far beyond what it uses, so with a GPU the cap is on data, not address space.
@@ -200,9 +213,45 @@ def _rlimits(limits: Limits, gpu: bool) -> dict:
         ("RLIMIT_CORE", 0),
         ("RLIMIT_NPROC", limits.processes),
     ):
-        resource.setrlimit(getattr(resource, name), (value, value))
+        number = getattr(resource, name, None)
+        if name in ("RLIMIT_AS", "RLIMIT_DATA") and not host.linux():
+            continue  # advisory on macOS: reported missing rather than claimed
+        if name == "RLIMIT_NPROC" and not own_uid:
+            running = _tasks_of(os.getuid())
+            value = None if running is None else running + value
+        if number is None or value is None:
+            continue
+        try:
+            hard = resource.getrlimit(number)[1]
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(number, (value, value))
+        except (ValueError, OSError):
+            continue
         applied[name] = value
     return applied
+
+
+def _tasks_of(uid: int) -> int | None:
+    """Processes and threads whose real uid is `uid`, as RLIMIT_NPROC counts them; None without /proc."""
+    if not host.linux():
+        return None
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    count = 0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                fields = dict(line.split(":", 1) for line in handle if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields["Threads"])
+        except (OSError, KeyError, ValueError):
+            continue  # gone meanwhile
+    return count
 
 
 def apply(plan: Plan) -> dict:
@@ -220,7 +269,8 @@ def apply(plan: Plan) -> dict:
     # Hidden first, then exposed: a recursive bind carries the hiding mounts along.
     unreachable = [p for p in read_only if _closed_ancestor(p) and os.path.isdir(p)]
     exposed = _expose(unreachable) if report["namespaces"] else []
-    can_drop = is_root and len(exposed) == len(unreachable)
+    # Only where /proc lets the trusted side find the uid's processes again to kill them.
+    can_drop = is_root and host.linux() and len(exposed) == len(unreachable)
     report["disk"] = bool(report["namespaces"] and _bound_scratch(plan.scratch, plan.limits.disk_mb))
     if report["namespaces"]:
         _cover_shared(plan.scratch, [*keep, *(os.path.realpath(p) for p in plan.devices)])
@@ -230,15 +280,16 @@ def apply(plan: Plan) -> dict:
         os.chown(plan.scratch, uid, NOBODY_GID)
     os.chmod(plan.scratch, 0o700)
     os.chdir(plan.scratch)
-    report["rlimits"] = _rlimits(plan.limits, bool(plan.devices))
+    report["rlimits"] = _rlimits(plan.limits, bool(plan.devices), own_uid=can_drop)
 
-    report["no_new_privs"] = _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+    report["no_new_privs"] = _no_new_privs()
     # Without a way to expose the interpreter, an unprivileged uid could not import the standard library.
     if can_drop:
         os.setgroups([])
         os.setgid(NOBODY_GID)
         os.setuid(uid)
-    report["unprivileged_uid"] = os.geteuid() != 0 and os.getuid() != 0
+    # A uid of its own: a child that runs as the grader's (unprivileged) uid could signal the grader.
+    report["unprivileged_uid"] = can_drop and os.getuid() == os.geteuid() == uid
 
     try:
         read_only = plan.read_only + (["/sys"] if plan.devices else [])  # the CUDA driver reads PCI details there

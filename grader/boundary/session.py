@@ -310,10 +310,12 @@ class Clock:
         self.child = child
         self.limit_s = limit_s
         self.cpu_time = cpu_time
-        self.budget_s = limit_s * THREADS if cpu_time else float("inf")
         self.started = time.monotonic()
-        self.backstop = self.started + (WALL_FACTOR * limit_s + WALL_GRACE_S if cpu_time else limit_s)
         self.cpu_start, self.measured = child.cpu_seconds()
+        if cpu_time and self.measured == "unmeasurable":  # no /proc (macOS): the limit is wall time, as it says
+            cpu_time = self.cpu_time = False
+        self.backstop = self.started + (WALL_FACTOR * limit_s + WALL_GRACE_S if cpu_time else limit_s)
+        self.budget_s = limit_s * THREADS if cpu_time else float("inf")
         self.oom_start = child.group.oom_kills() if child.group else 0
         # How many CPUs the submission can keep busy, so a check comes no later than needed.
         quota = child.group is not None and child.group.limits.get("cpus")
@@ -386,7 +388,11 @@ def _kill_uid(uid: int) -> None:
 
 def _kill_uid_once(uid: int) -> bool:
     killed = False
-    for entry in os.listdir("/proc"):
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no /proc: the child never drops to a uid of its own there (see sandbox.apply)
+        return False
+    for entry in entries:
         if not entry.isdigit():
             continue
         try:

@@ -3,7 +3,8 @@
 It is started with exec, never forked from the trusted process, so it holds no
 reference, rubric or answer; it never runs a torch op, so forking it is safe.
 Requests arrive on a Unix socket with the child's channel and output file as
-passed descriptors.
+passed descriptors. Every message on it is one line of JSON (or "ready"), so that a
+stream socket carries them as well as a SEQPACKET one: macOS has no SEQPACKET pair.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ CHILD_ENVIRONMENT = {
     "PYTHONHASHSEED": "0",
     "PYTHONDONTWRITEBYTECODE": "1",
 }
+# macOS ends a forked child that initialises an Objective-C class if its parent had threads, as the
+# zygote may once torch is imported; the zygote itself never runs such code, so the check is moot.
+if sys.platform == "darwin":
+    CHILD_ENVIRONMENT["OBJC_DISABLE_INITIALIZE_FORK_SAFETY"] = "YES"
 # What of the grader's environment reaches the zygote, and so student code: enough to import Python's
 # packages and find a GPU, and no more (no HOME, no tokens, no cluster addresses). Exact names only:
 # a prefix such as NVIDIA_ would pass NVIDIA_API_KEY too.
@@ -80,6 +85,9 @@ def _serve(control: socket.socket, preload=()) -> None:
             continue
         try:
             message, fds, _, _ = socket.recv_fds(control, _MAX_REQUEST, 2)
+            while message and not message.endswith(b"\n"):  # a stream may deliver a long request in parts
+                more = control.recv(_MAX_REQUEST)
+                message = message + more if more else b""
         except OSError:
             return
         if not message:
@@ -109,6 +117,7 @@ class Zygote:
         self._control = None
         self._lock = threading.Lock()
         self._shared_lock = None  # set when this process uses another process's zygote
+        self._received = b""  # what has come from the zygote past the last line read
 
     def share(self, context) -> tuple:
         """What processes of the multiprocessing `context` need to use this zygote: the control socket, a lock.
@@ -134,8 +143,7 @@ class Zygote:
         return self
 
     def _launch(self) -> None:
-        # SEQPACKET keeps each request one message, with its descriptors attached.
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours, theirs = control_pair()
         environment = {**child_environment(os.environ), **CHILD_ENVIRONMENT}
         # -P and the root folder as its working folder: with -c, Python would otherwise put the working
         # folder first on the path, and a grader started inside a student's folder would import the
@@ -148,7 +156,7 @@ class Zygote:
             stdin=subprocess.DEVNULL,
         )
         theirs.close()
-        self._control = ours
+        self._control, self._received = ours, b""
 
     def _start(self) -> None:
         if self._process is None or self._process.poll() is not None:
@@ -156,10 +164,13 @@ class Zygote:
             self._launch()
 
     def _readline(self) -> bytes:
-        data = self._control.recv(4096)
-        if not data:
-            raise RuntimeError("the zygote process died")
-        return data.strip()
+        while b"\n" not in self._received:
+            data = self._control.recv(4096)
+            if not data:
+                raise RuntimeError("the zygote process died")
+            self._received += data
+        line, _, self._received = self._received.partition(b"\n")
+        return line.strip()
 
     def _reply(self) -> dict:
         """The zygote's answer to a request just sent.
@@ -178,7 +189,7 @@ class Zygote:
 
         With preload=True the zygote finishes importing its preload first.
         """
-        request = json.dumps({"plan": asdict(plan), "blocked": blocked, "preload": preload}).encode()
+        request = json.dumps({"plan": asdict(plan), "blocked": blocked, "preload": preload}).encode() + b"\n"
         with self._lock:
             if self._shared_lock is not None:
                 try:
@@ -188,7 +199,7 @@ class Zygote:
                     return reply["pid"], reply["preloaded"]
                 except (OSError, RuntimeError, ValueError, KeyError):
                     self._control.close()  # and carry on with a zygote of this process's own
-                    self._control, self._shared_lock = None, None
+                    self._control, self._shared_lock, self._received = None, None, b""
             for attempt in (1, 2):
                 try:
                     self._start()
@@ -204,7 +215,7 @@ class Zygote:
     def close(self) -> None:
         if self._control is not None:
             self._control.close()
-            self._control = None
+            self._control, self._received = None, b""
         if self._process is not None:
             self._process.kill()
             self._process.wait()
@@ -229,8 +240,17 @@ def shared_zygote(training: bool = False) -> Zygote:
     return _shared
 
 
+def control_pair() -> tuple[socket.socket, socket.socket]:
+    """The zygote's control channel. SEQPACKET keeps each request one message, with its descriptors
+    attached; where the system has none (macOS), a stream carries the same lines."""
+    try:
+        return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    except (OSError, AttributeError):
+        return socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+
+
 def main(fd: int, preload=()) -> None:
-    _serve(socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=fd), preload)
+    _serve(socket.socket(fileno=fd), preload)  # the kind of socket is read from the descriptor
 
 
 def close_shared() -> None:

@@ -1,0 +1,21 @@
+"""Which of the boundary's Linux interfaces this system can have at all.
+
+Namespaces, mounts, prctl, Landlock, seccomp, cgroups and /proc are Linux's. Elsewhere
+(macOS) the child is still a separate process with what rlimits the system accepts, and
+every other layer is reported missing rather than attempted: a Linux system-call number
+means something else, or nothing, on another kernel.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def linux() -> bool:
+    """Read at each use, so that a test can stand in another platform."""
+    return sys.platform.startswith("linux")
+
+
+def not_here(feature: str) -> str:
+    """Why a Linux-only layer is missing on this system."""
+    return f"{feature} is a Linux feature, and this system is {sys.platform}"
