@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="run the visible checks on your own submission")
     check.add_argument("submission", nargs="?", default=".", help="your submission folder (default: here)")
-    check.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric file (default {DEFAULT_RUBRIC})")
+    check.add_argument("--rubric", help=f"rubric file (default: the kit the folder is, else {DEFAULT_RUBRIC})")
     check.add_argument("--json", metavar="FILE", help="also write the result, with its timings, to FILE as JSON")
 
     gradescope = commands.add_parser("gradescope", help="build or run the Gradescope autograder")
@@ -68,18 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1, help="mutants graded at once (default: cores)")
     audit.add_argument("--training", action="store_true", help="also audit training items (each mutant trains a model)")
 
+    kit = commands.add_parser("kit", help="build the student kit: the visible checks without the solutions")
+    kit_commands = kit.add_subparsers(dest="kit_command", required=True)
+    kit_build = kit_commands.add_parser("build", help="write the kit as a folder, or a zip when -o ends in .zip")
+    kit_build.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric file (default {DEFAULT_RUBRIC})")
+    kit_build.add_argument("-o", "--output", required=True, help="the folder (new or empty) or .zip to write")
+
     commands.add_parser("isolation", help="show the isolation layers student code gets on this machine, as JSON")
     doctor = commands.add_parser("doctor", help="check which isolation layers work here and what strict grading would refuse")
     doctor.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric whose required layers to check (default {DEFAULT_RUBRIC})")
     return parser
 
 
-def _rubric_or_report(path: str, summary: bool = False):
+def _rubric_or_report(path: str, summary: bool = False, secret: bool = True):
     """The validated rubric, or None after printing every problem to stderr."""
     from grader.rubric import RubricError, load_rubric
 
     try:
-        return load_rubric(path)
+        return load_rubric(path, secret=secret)
     except RubricError as error:
         print("\n".join(error.problems), file=sys.stderr)
         if summary:
@@ -159,6 +165,10 @@ def grade(args) -> int:
     rubric = _rubric_or_report(args.rubric)
     if rubric is None:
         return 2
+    if rubric.secret is None:
+        rubric = _with_new_secret(args.rubric, console)
+        if rubric is None:
+            return 2
     if not os.path.isdir(args.submissions):
         print(f"error: {args.submissions} is not a folder; give the folder that holds one folder or .zip per student", file=sys.stderr)
         return 2
@@ -197,61 +207,108 @@ def grade(args) -> int:
     return 0
 
 
-def _launch_zygote(rubric_path, visible_only: bool = False) -> None:
+def _with_new_secret(rubric_path: str, console):
+    """The rubric with a grading secret made for it: final grading never draws the kit's inputs."""
+    from grader.secret import create_secret
+
+    try:
+        path, made = create_secret(rubric_path)
+    except OSError as error:
+        print(f"error: cannot write the grading secret next to {rubric_path} ({error.strerror or error}); "
+              f"set GRADER_SECRET_FILE to a file you can write", file=sys.stderr)
+        return None
+    if made:
+        console.print(f"Made the grading secret {path}: it seeds the generated inputs of final grading, which a student "
+                      f"kit does not hold. Keep it (and out of what students see): grades are reproducible with it.",
+                      markup=False, highlight=False)
+    return _rubric_or_report(rubric_path)
+
+
+def _launch_zygote(rubric_path) -> None:
     """Start the zygote's imports before this process's own, so that the two overlap."""
     from grader.boundary.zygote import shared_zygote
     from grader.rubric import trains
 
-    shared_zygote(trains(rubric_path, visible_only)).launch()
+    shared_zygote(trains(rubric_path)).launch()
+
+
+def _self_check_rubric(args, console):
+    """The rubric a self-check grades from: the kit the folder is, else the instructor's rubric
+    recorded the same way (so both give the same verdicts). None after printing why not."""
+    from grader.kit import KitError, find_kit, load_kit_file, self_check_rubric
+
+    kit = None if args.rubric else find_kit(args.submission)
+    try:
+        if kit is not None:
+            return load_kit_file(kit)
+        path = args.rubric or DEFAULT_RUBRIC
+        if not args.rubric and not os.path.exists(path):
+            print(f"error: {os.path.abspath(args.submission)} is not a self-check kit (it has no .selfcheck folder) and "
+                  f"there is no rubric at {path}; run grader check inside the kit's folder, or pass --rubric", file=sys.stderr)
+            return None
+        rubric = _rubric_or_report(path, secret=False)
+        if rubric is None:
+            return None
+        with console.status("recording the reference's answers for the self-check (kept for next time)"):
+            return self_check_rubric(rubric)
+    except KitError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
 
 
 def check(args) -> int:
-    _launch_zygote(args.rubric, visible_only=True)
     from rich.console import Console
-    from rich.table import Table
 
     from grader.api import grade_submission
+    from grader.boundary.doctor import self_check_notes
     from grader.checks.training import DataError
     from grader.files import write_text_atomically
-    from grader.text import terminal
+    from grader.reports.terminal import print_check
 
-    rubric = _rubric_or_report(args.rubric)
-    if rubric is None:
-        return 2
+    console = Console()
     if not os.path.exists(args.submission):
         print(f"error: {args.submission} does not exist; give your submission folder", file=sys.stderr)
         return 2
-    visible = [item.id for item in rubric.items if item.visibility == "visible"]
-    console = Console()
+    rubric = _self_check_rubric(args, console)
+    if rubric is None:
+        return 2
+    from grader.boundary.zygote import shared_zygote
+
+    shared_zygote(any(item.kind == "training" for item in rubric.items)).launch()
     try:
         with console.status("running the visible checks") as status:
-            result = grade_submission(args.submission, rubric, items=visible, progress=lambda item_id, report: status.update(
+            result = grade_submission(args.submission, rubric, progress=lambda item_id, report: status.update(
                 describe_progress(item_id, report)))
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    table = Table(title=terminal(f"{rubric.title}: self-check of {result.student}"), show_lines=True)
-    for column in ("item", "points", "status", "what to look at"):
-        table.add_column(column)
-    for item in result.items:
-        detail = item.output if item.status != "passed" else ""
-        if item.counterexample:
-            detail += "\n" + "\n".join(f"{key}: {value}" for key, value in item.counterexample.items())
-        # What the student's code printed is shown as it is: never read as markup or escape codes.
-        table.add_row(terminal(f"{item.id}\n{item.name}"), f"{item.score:g} / {item.max_score:g}", item.status,
-                      terminal(detail.strip()))
-    console.print(table)
+    print_check(console, result, {item.id: item.call for item in rubric.items if item.call},
+                title=f"{rubric.title}: self-check of {result.student}", unseen=list(rubric.withheld),
+                notes=self_check_notes(result.isolation))
     if args.json:
         write_text_atomically(args.json, result.to_json())
-    unseen = [item for item in rubric.items if item.visibility != "visible"]
-    unseen_points = sum(item.points for item in unseen)
-    passed = all(item.status == "passed" for item in result.items)
-    console.print(f"Visible checks: {result.score:g} of {result.max_score:g} points"
-                  + (" - every visible check passes." if passed else "."), markup=False, highlight=False)
-    if unseen:
-        console.print(f"Not run here: {len(unseen)} hidden or later-released items worth {unseen_points:g} points. "
-                      "Passing every visible check does not mean they pass.", markup=False, highlight=False)
-    return 0 if passed else 1
+    return 0 if all(item.status == "passed" for item in result.items) else 1
+
+
+def kit(args) -> int:
+    from rich.console import Console
+
+    from grader.kit import KitError
+    from grader.kit.build import write_kit
+
+    rubric = _rubric_or_report(args.rubric, secret=False)
+    if rubric is None:
+        return 2
+    console = Console(stderr=True)
+    try:
+        with console.status("recording the visible checks") as status:
+            path = write_kit(rubric, args.output, [Path(p) for p in rubric.kit_documents],
+                             progress=lambda item_id, done, total: status.update(f"recording {item_id}: {done}/{total} inputs"))
+    except (KitError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: publish it with the assignment; it holds no solution and no hidden item")
+    return 0
 
 
 def audit(args) -> int:
@@ -365,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
         return grade(args)
     if args.command == "check":
         return check(args)
+    if args.command == "kit":
+        return kit(args)
     if args.command == "gradescope":
         return gradescope(args)
     if args.command == "audit":

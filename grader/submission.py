@@ -27,7 +27,7 @@ MAX_CENTRAL_DIRECTORY_BYTES = MAX_ENTRIES * 512
 MAX_DEPTH = 32  # parts of one relative path, the file's name included
 MAX_NAME_BYTES = 255  # one part: what most file systems allow
 MAX_PATH_BYTES = 1024  # a whole relative path: the scratch folder's path in front stays under PATH_MAX
-IGNORED_PARTS = {"__pycache__", "__MACOSX", ".git", ".ipynb_checkpoints", ".selfcheck"}  # .selfcheck: a kit's record
+IGNORED_PARTS = {"__pycache__", "__MACOSX", ".git", ".ipynb_checkpoints", ".pytest_cache", ".selfcheck"}  # .selfcheck: a kit's record
 IGNORED_NAMES = {".DS_Store", "Thumbs.db"}
 # What zip tools write by default. zipfile inflates bzip2 and lzma without a bound on the
 # output, so a tiny entry lying about its size could fill the grader's memory: refused.

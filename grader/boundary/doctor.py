@@ -102,7 +102,6 @@ def host_layers(report: dict) -> list[Layer]:
 
 # For a student's self-check: what each missing layer family means for them, calmly. The grader
 # grades only their own code then, so nothing is refused; the instructor's grading refuses instead.
-_LATER = "Final grading runs with it."
 
 
 def self_check_notes(isolation: dict) -> list[str]:
@@ -111,19 +110,18 @@ def self_check_notes(isolation: dict) -> list[str]:
     notes = []
     if not isolation.get("namespaces"):
         notes.append("Linux namespaces are not available here: other folders are not hidden "
-                     f"from your code, and its scratch folder has no size cap during this self-check. {_LATER}")
+                     "from your code, and its scratch folder has no size cap during this self-check.")
     if not isolation.get("filesystem"):
         notes.append("Landlock is not available here: your code can read and write files outside its folder "
-                     f"during this self-check. {_LATER}")
+                     "during this self-check.")
     if not isolation.get("seccomp"):
         reach = "can open network connections" if not isolation.get("network") else "may make any system call"
         notes.append(f"The system-call filter (seccomp) is not available here: your code {reach} "
-                     f"during this self-check. {_LATER}")
+                     "during this self-check.")
     if not isolation.get("unprivileged_uid"):
-        notes.append("Your code runs as your own user during this self-check, not as a user of its own. "
-                     "Final grading runs it as one.")
+        notes.append("Your code runs as your own user during this self-check, not as a user of its own.")
     limits = isolation.get("rlimits") or {}
     if not (limits.get("RLIMIT_AS") or limits.get("RLIMIT_DATA")) and not isolation.get("cgroup"):
         notes.append("Memory cannot be capped here: code that allocates too much slows this computer down "
-                     "rather than stopping with an error. Final grading caps it.")
+                     "rather than stopping with an error.")
     return notes

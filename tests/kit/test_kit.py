@@ -187,8 +187,8 @@ def fresh_environment(kit: Path, where: Path) -> Path:
     lent = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir() and (Path(p) / "torch").is_dir()]
     (site / "dependencies.pth").write_text(lent[0] + "\n")  # a plain path: its own .pth files (editable installs) do not run
     wheel = next((kit / KIT_FOLDER).glob("*.whl"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--python",
-                    str(venv / "bin" / "python"), str(wheel)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-deps",
+                    "--no-index", str(wheel)], check=True, capture_output=True)
     return venv / "bin"
 
 
@@ -211,3 +211,46 @@ def test_a_student_with_only_the_kit_gets_the_mistake_named(kit, tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "softmax.gradients" in done.stdout and "sum_not_mean" in done.stdout, done.stdout
     assert "hidden" in done.stdout
+
+
+def student_folder(kit: Path, where: Path, submission: str) -> Path:
+    """A student's working copy of the kit, with a bundled submission's code written into it."""
+    folder = where / submission
+    shutil.copytree(kit, folder)
+    for path in (SUBMISSIONS / submission).glob("*.py"):
+        shutil.copyfile(path, folder / path.name)
+    return folder
+
+
+def test_pytest_in_the_kit_runs_one_test_per_visible_check(kit, tmp_path):
+    right = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], capture_output=True, text=True,
+                           cwd=student_folder(kit, tmp_path, "ada_lovelace"), timeout=600)
+    count = len(load_kit_file(kit / KIT_FOLDER / KIT_FILE).items)
+    assert right.returncode == 0 and f"{count} passed" in right.stdout, right.stdout + right.stderr
+    wrong = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], capture_output=True, text=True,
+                           cwd=student_folder(kit, tmp_path, "carl_flipped_kernel"), timeout=600)
+    assert wrong.returncode == 1 and f"2 failed, {count - 2} passed" in wrong.stdout, wrong.stdout
+    assert "FAILED test_selfcheck.py::test_visible_check[conv_matrix.property]" in wrong.stdout
+    assert "This looks like a known mistake (flipped_kernel)" in wrong.stdout and "Traceback" not in wrong.stdout
+
+
+def test_the_kit_zips_the_same_folder_byte_for_byte_every_time(rubric, kit, tmp_path):
+    first, second = tmp_path / "one" / "kit.zip", tmp_path / "two" / "kit.zip"
+    write_kit(rubric, first, [Path(p) for p in rubric.kit_documents])
+    write_kit(rubric, second, [Path(p) for p in rubric.kit_documents])
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as archive:
+        names = sorted(archive.namelist())
+        assert all(name.startswith("kit/") for name in names)
+        assert {name.removeprefix("kit/") for name in names} == \
+            {path.relative_to(kit).as_posix() for path in kit.rglob("*") if path.is_file()}
+        assert archive.read(f"kit/{KIT_FOLDER}/{KIT_FILE}") == (kit / KIT_FOLDER / KIT_FILE).read_bytes()
+    with pytest.raises(Exception, match="not empty"):
+        write_kit(rubric, kit, [])
+
+
+def test_a_submission_handed_in_from_the_kit_is_graded_without_the_kit(kit, tmp_path, rubric, zygote):
+    from grader.submission import open_submission
+
+    folder = student_folder(kit, tmp_path, "ada_lovelace")
+    assert not [name for name in open_submission(folder).files if name.startswith(KIT_FOLDER)]
