@@ -263,6 +263,8 @@ def relation(item: Item, failures: list[Attempt]) -> str | None:
 
 def quantities(item: Item, inputs: dict) -> dict[str, float]:
     """The rubric's named quantities of one input (the batch size, ...), those that evaluate to a number."""
+    if item.recording is not None:
+        return item.recording.quantities(inputs)
     found = {}
     for name, expression in item.quantities.items():
         try:

@@ -31,6 +31,8 @@ from grader.rubric import Item, Part, Rubric, Target
 FORMAT = 1
 MAGIC = b"grader-kit\0"
 REFERENCE = "kit:reference"  # what a recorded item names as its reference; its mistakes are kit:<id>
+QUANTITIES = "kit:quantities"  # an answer entry's key for the input's named quantities
+LOADER = "grader.kit.record:kit_data"
 RECORDED_KINDS = ("cases", "property", "training")
 MAX_KIT_BYTES = 512 * 1024 * 1024  # inflated
 
@@ -67,6 +69,15 @@ class Recording:
         return [(self._decode(["table", item_id, index], node[0], torch), self._decode(["expected", item_id, index], node[1]))
                 for index, node in enumerate(self._tables[item_id])]
 
+    def quantities(self, inputs) -> dict:
+        """The rubric's named quantities of `inputs`, as evaluated when the kit was built."""
+        entry = self._answers.get(digest(inputs))
+        if entry is None or QUANTITIES not in entry:
+            return {}
+        values = self._decode(["quantities", digest(inputs)], entry[QUANTITIES])
+        return {str(name): float(value) for name, value in values.items() if type(value) in (int, float)} \
+            if isinstance(values, dict) else {}
+
     def answer(self, inputs, who: str):
         """What `who` (REFERENCE, or kit:<mistake id>) returned on `inputs`."""
         name, key = who.removeprefix("kit:"), digest(inputs)
@@ -96,9 +107,10 @@ class _Writer:
 
 
 def _answers(item: Item, inputs, expected, writer: _Writer) -> dict:
-    from grader.checks.common import evaluate
+    from grader.checks.common import evaluate, quantities
 
-    entry = {"reference": writer.encode(expected)}
+    # The rubric's quantities are expressions: evaluated here, so that no kit string is ever evaluated.
+    entry = {"reference": writer.encode(expected), QUANTITIES: writer.encode(quantities(item, inputs))}
     for mistake_id, replacement in item.mistakes.items():
         try:
             entry[mistake_id] = writer.encode(evaluate(item, inputs, replacement))
@@ -147,10 +159,13 @@ def _item_spec(item: Item) -> dict:
         if isinstance(value, Target):
             value = {"file": value.file, "symbol": value.symbol}
         elif field.name == "parts":
-            value = [dataclasses.asdict(part) for part in value]
+            value = [{**dataclasses.asdict(part), "strategy": ""} for part in value]  # the tables are recorded
         spec[field.name] = value
     spec["reference"] = REFERENCE
     spec["mistakes"] = {mistake_id: f"kit:{mistake_id}" for mistake_id in item.mistakes}
+    spec["quantities"] = {}  # recorded per input instead
+    for name in ("strategy", "reader", "writer"):
+        spec[name] = ""
     return json.loads(json.dumps(spec))  # tuples become lists, and anything not JSON fails here
 
 
@@ -182,7 +197,7 @@ def kit_bytes(rubric: Rubric, data: dict | None = None, progress=None) -> bytes:
             key = json.dumps(item.data, sort_keys=True)
             loaded = (data or {}).get(key) or dataset(item)
             datasets.setdefault(key, writer.encode({name: loaded[name] for name in sorted(loaded)}))
-            spec["item"]["data"] = {"loader": "grader.kit.record:kit_data", "key": hashlib.sha256(key.encode()).hexdigest()[:16]}
+            spec["item"]["data"] = {"loader": LOADER, "key": hashlib.sha256(key.encode()).hexdigest()[:16]}
             datasets[spec["item"]["data"]["key"]] = datasets.pop(key)
     used = {part for item in chosen for mistake_id in item.mistakes for part in mistake_id.split("+")}
     header = {
@@ -196,6 +211,26 @@ def kit_bytes(rubric: Rubric, data: dict | None = None, progress=None) -> bytes:
 
 
 # ---- reading ---------------------------------------------------------------------
+
+
+def _trusted_only_as_data(fields: dict) -> None:
+    """Refuse an item that would have this process import, resolve or evaluate anything the kit names.
+
+    A kit is a file anyone can pass around; the strings the engine evaluates in the trusted process
+    (references, strategies, readers, quantities, a data loader) must be the record's own. The call
+    and the loss are evaluated in the student's child only, as the student's own code is.
+    """
+    names = [fields.get("reference"), *dict(fields.get("mistakes") or {}).values()]
+    if any(type(name) is not str or not name.startswith("kit:") for name in names):
+        raise KitError("an item names code to run outside the record")
+    if fields.get("strategy") or fields.get("reader") or fields.get("writer") or fields.get("quantities") \
+            or any(part.get("strategy") for part in fields.get("parts") or ()):
+        raise KitError("an item names code to run outside the record")
+    if fields.get("kind") == "training" and (fields.get("data") or {}).get("loader") != LOADER:
+        raise KitError("a training item loads its data other than from the record")
+    if fields.get("kind") not in RECORDED_KINDS:
+        raise KitError(f"an item of kind {fields.get('kind')!r} cannot be self-checked")
+
 
 _kit_data: dict[str, dict] = {}  # data key -> the dataset, for kit_data
 
@@ -240,6 +275,7 @@ def load_kit(raw: bytes, path: str) -> Rubric:
 
 def _item(spec: dict, blobs: list[bytes]) -> Item:
     fields = dict(spec["item"])
+    _trusted_only_as_data(fields)
     fields["target"] = Target(**fields["target"])
     fields["parts"] = tuple(Part(**{**part, "hints": tuple(part["hints"])}) for part in fields["parts"])
     fields["tiers"] = tuple(tuple(tier) for tier in fields["tiers"])

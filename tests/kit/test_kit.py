@@ -254,3 +254,24 @@ def test_a_submission_handed_in_from_the_kit_is_graded_without_the_kit(kit, tmp_
 
     folder = student_folder(kit, tmp_path, "ada_lovelace")
     assert not [name for name in open_submission(folder).files if name.startswith(KIT_FOLDER)]
+
+
+@pytest.mark.parametrize("change", [
+    lambda item: item.update(quantities={"n": "__import__('pathlib').Path('PWNED').touch() or 1"}),
+    lambda item: item.update(reference="os:system"),
+    lambda item: item.update(mistakes={"flipped_kernel": "subprocess:getoutput"}),
+    lambda item: item.update(strategy="reference.strategies:conv_inputs"),
+    lambda item: item.update(kind="training", data={"loader": "subprocess:getoutput", "cmd": "touch PWNED"}),
+    lambda item: item.update(kind="answers", reader="subprocess:getoutput"),
+])
+def test_a_crafted_kit_cannot_have_the_trusted_process_run_code(kit, tmp_path, monkeypatch, change):
+    """A kit is a file that can be passed around: what it names is data, or it is refused."""
+    from grader.boundary.codec import frame
+    from grader.kit.record import KitError, load_kit
+
+    header, blobs = record_header(kit)
+    change(header["items"][1]["item"])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(KitError, match="outside the record|other than from the record|cannot be self-checked"):
+        load_kit(MAGIC + zlib.compress(frame(header, blobs)), "crafted")
+    assert not (tmp_path / "PWNED").exists()
