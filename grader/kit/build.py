@@ -21,7 +21,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.kit import KIT_FILE, KIT_FOLDER
-from grader.kit.record import KitError, kit_bytes
+from grader.kit.record import KitError, withheld_groups, kit_bytes
 from grader.kit.starter import answers_template, starter_module
 from grader.kit.wheel import DISTRIBUTION, write_wheel
 from grader.rubric import Rubric
@@ -78,8 +78,9 @@ def _readme(rubric: Rubric, wheel: str, documents: list[str]) -> str:
         "",
         f"Checked here: {len(checked)} items, {sum(item.points for item in checked):g} points.",
     ]
-    for what, count, points in _withheld_lines(rubric):
-        lines.append(f"Not checked here: {count} {what}, {points:g} points.")
+    for what, count, points in withheld_groups(rubric.items):
+        lines.append(f"Not checked here: {count} {what}{'s' if count != 1 else ''}, graded only in final grading, "
+                     f"worth {points:g} points.")
     lines += [
         "",
         "Final grading calls your code on other generated inputs than this kit's, drawn with a key",
@@ -95,14 +96,6 @@ def _readme(rubric: Rubric, wheel: str, documents: list[str]) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def _withheld_lines(rubric: Rubric) -> list[tuple[str, int, float]]:
-    written = [item for item in rubric.items if item.visibility == "visible" and item.kind == "answers"]
-    unseen = [item for item in rubric.items if item.visibility != "visible"]
-    return [(what, len(group), sum(item.points for item in group))
-            for what, group in (("written answers, graded in final grading", written),
-                                ("hidden items, graded in final grading", unseen)) if group]
 
 
 SELF_CHECK_TESTS = '''"""The self-check as pytest tests: run `pytest` in this folder.

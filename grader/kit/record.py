@@ -169,11 +169,10 @@ def _item_spec(item: Item) -> dict:
     return json.loads(json.dumps(spec))  # tuples become lists, and anything not JSON fails here
 
 
-def _withheld(items) -> list:
+def withheld_groups(items) -> list:
     written = [item for item in items if item.visibility == "visible" and item.kind not in RECORDED_KINDS]
     unseen = [item for item in items if item.visibility != "visible"]
-    groups = [("written answers, graded only in final grading", written),
-              ("hidden items, graded only in final grading", unseen)]
+    groups = [("written answer", written), ("hidden item", unseen)]
     return [[what, len(group), sum(item.points for item in group)] for what, group in groups if group]
 
 
@@ -205,7 +204,7 @@ def kit_bytes(rubric: Rubric, data: dict | None = None, progress=None) -> bytes:
         "submission_timeout_s": public.submission_timeout_s, "memory_mb": public.memory_mb,
         "mistake_hints": {key: value for key, value in public.mistake_hints.items() if key in used},
         "mistake_errors": dict(public.mistake_errors),
-        "withheld": _withheld(public.items), "items": items, "data": datasets,
+        "withheld": withheld_groups(public.items), "items": items, "data": datasets,
     }
     return MAGIC + zlib.compress(frame(header, writer.blobs), 6)
 

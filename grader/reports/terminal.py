@@ -32,8 +32,8 @@ LABEL_WIDTH = 10  # "expected" and two spaces
 def print_check(console, result: SubmissionResult, calls: dict[str, str], *, title: str,
                 unseen: list[tuple[str, int, float]] = (), notes: list[str] = ()) -> None:
     """Print a self-check's result: `calls` maps an item id to the call expression the grader made,
-    `unseen` lists (what, count, points) of the items the self-check did not run (hidden items,
-    written answers), `notes` are printed once first."""
+    `unseen` lists (what, count, points) of the items the self-check did not run ("hidden item",
+    "written answer"), `notes` are printed once first."""
     console.print(Text(printable(title), style="bold"), highlight=False)
     for note in notes:
         console.print(Text.assemble(("Note: ", "yellow"), printable(note)), highlight=False)
@@ -45,7 +45,8 @@ def print_check(console, result: SubmissionResult, calls: dict[str, str], *, tit
     if unseen:
         console.print()
         for what, count, points in unseen:
-            console.print(Text(f"Not run here: {count} {what}, worth {points:g} points.", style="yellow"), highlight=False)
+            console.print(Text(f"Not run here: {count} {what}{'s' if count != 1 else ''}, graded only in final grading, "
+                               f"worth {points:g} point{'s' if points != 1 else ''}.", style="yellow"), highlight=False)
         console.print(Text("Passing every visible check does not mean they pass.", style="yellow"), highlight=False)
     lost = [item for item in result.items if item.status != "passed"]
     verdict = " - every visible check passes." if not lost else \

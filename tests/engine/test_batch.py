@@ -106,11 +106,14 @@ def test_check_runs_visible_items_and_counts_what_it_cannot_run(small_rubric, na
                            "--json", str(tmp_path / "me.json")], capture_output=True, text=True, timeout=300)
     assert done.returncode == code, done.stdout + done.stderr
     written = json.loads((tmp_path / "me.json").read_text())
-    assert {item["id"] for item in written["items"]} == CHEAP_ITEMS - {"linear_region.deep"}
-    assert set(written["timing"]["items_s"]) == CHEAP_ITEMS - {"linear_region.deep"}
+    # Neither the hidden item nor the written answer is run: a self-check would give the answer away.
+    checked = CHEAP_ITEMS - {"linear_region.deep", "theory.conv_matrix.entries"}
+    assert {item["id"] for item in written["items"]} == checked
+    assert set(written["timing"]["items_s"]) == checked
     assert all(item["status"] == "passed" for item in written["items"]) == (code == 0)
     assert "linear_region.deep" not in done.stdout, "hidden items are not run locally"
-    assert "Not run here: 1 hidden or later-released items worth 2 points" in done.stdout
+    assert "Not run here: 1 written answer, graded only in final grading, worth 2 points." in done.stdout
+    assert "Not run here: 1 hidden item, graded only in final grading, worth 2 points." in done.stdout
     assert "does not mean they pass" in done.stdout
     if code:
         assert "flipped_kernel" in done.stdout and "all tests passed" not in done.stdout.lower()

@@ -159,13 +159,13 @@ def test_student_markup_and_escape_codes_are_printed_as_text():
 def test_notes_come_before_the_summary_and_unseen_items_before_the_score():
     result = submission(item("conv.cases", "passed", 2, 2, "3 cases passed."))
     note = "Linux namespaces are not available here: your code runs without them"
-    text = render(result, notes=[note], unseen=[("hidden items, graded only in final grading", 3, 7.5)])
+    text = render(result, notes=[note], unseen=[("hidden item", 3, 7.5)])
     assert text.count(note) == 1
     assert text.index(note) < text.index("conv.cases")
     assert "Not run here: 3 hidden items, graded only in final grading, worth 7.5 points." in flat(text)
     assert "Passing every visible check does not mean they pass." in flat(text)
     assert text.rstrip().splitlines()[-1] == "Visible checks: 2 of 2 points - every visible check passes."
-    assert "Not run here" not in render(result, unseen=[("hidden items", 0, 0.0)])
+    assert "Not run here" not in render(result, unseen=[("hidden item", 0, 0.0)])
 
 
 def test_the_last_line_says_what_is_not_passed():

@@ -96,8 +96,7 @@ def test_the_kit_holds_no_hidden_item_and_no_written_answer(kit, rubric):
     answers = {key for spec in header["items"] for key in spec["answers"]}
     hidden_inputs = [case_inputs(item, case) for item in withheld if item.kind == "cases" for case in item.cases]
     assert hidden_inputs and not answers & {digest(inputs) for inputs in hidden_inputs}
-    assert header["withheld"] == [["written answers, graded only in final grading", 4, 5.0],
-                                  ["hidden items, graded only in final grading", 5, 8.0]]
+    assert header["withheld"] == [["written answer", 4, 5.0], ["hidden item", 5, 8.0]]
 
 
 def comparable(result) -> list:
