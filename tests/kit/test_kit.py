@@ -274,3 +274,45 @@ def test_a_crafted_kit_cannot_have_the_trusted_process_run_code(kit, tmp_path, m
     with pytest.raises(KitError, match="outside the record|other than from the record|cannot be self-checked"):
         load_kit(MAGIC + zlib.compress(frame(header, blobs)), "crafted")
     assert not (tmp_path / "PWNED").exists()
+
+
+def yaml_nodes(value):
+    """Every value inside a parsed YAML example, and each list without its "…" placeholders."""
+    yield value
+    if isinstance(value, list):
+        kept = [entry for entry in value if entry not in ("…", "...")]
+        if kept != value:
+            yield kept
+        for entry in value:
+            yield from yaml_nodes(entry)
+    elif isinstance(value, dict):
+        for entry in value.values():
+            yield from yaml_nodes(entry)
+
+
+def test_no_example_in_the_kit_answers_a_written_question(kit):
+    """The kit's documents show how to write each answer; no example may be an answer itself."""
+    import yaml
+
+    from grader.checks.answers import _matches
+    from grader.rubric import resolve
+
+    everything = load_rubric(RUBRIC)
+    written = [item for item in everything.items if item.kind == "answers"]
+    blocks = [block for path in kit.glob("*.md") for block in re.findall(r"```yaml\n(.*?)```", path.read_text(), re.S)]
+    assert written and blocks
+    examples = []
+    for block in blocks:
+        try:
+            examples += list(yaml_nodes(yaml.safe_load(block)))
+        except yaml.YAMLError:
+            continue
+    for item in written:
+        expected = resolve(item.reference)(**item.args)
+        for example in examples:
+            for candidate in (example, [example]):
+                try:
+                    got = resolve(item.reader)(candidate, **item.args)
+                except Exception:
+                    continue
+                assert not _matches(got, expected, item), (item.id, example)
