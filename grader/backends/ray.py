@@ -10,6 +10,7 @@ like any other, and the driver writes each submission's result once.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -47,20 +48,21 @@ def _ray_paths() -> list[str]:
     return [path for path in paths if os.path.exists(path)]
 
 
-def _rubric(name: str, text: bytes):
-    """The rubric sent as bytes, loaded once per worker from a folder of its own, kept while the worker lives."""
-    digest = hashlib.sha256(text).hexdigest()
+def _rubric(name: str, text: bytes, secret: bytes | None):
+    """The rubric sent as bytes, with the grading secret the batch holds (so that every worker draws
+    final grading's inputs), loaded once per worker from a folder of its own, kept while the worker lives."""
+    digest = hashlib.sha256(text + b"\0" + (secret or b"")).hexdigest() + ("" if secret is None else "+secret")
     if digest not in _rubrics:
         path = Path(tempfile.mkdtemp(prefix="grader-ray-rubric-"), name)
         path.write_bytes(text)
-        _rubrics[digest] = load_rubric(path)
+        _rubrics[digest] = dataclasses.replace(load_rubric(path, secret=False), secret=secret)
     return _rubrics[digest]
 
 
-def grade_task(student: str, files: dict, rubric_name: str, rubric_text: bytes, strict: bool, hide: list,
-               items, explain: bool, progress) -> str:
+def grade_task(student: str, files: dict, rubric_name: str, rubric_text: bytes, secret: bytes | None, strict: bool,
+               hide: list, items, explain: bool, progress) -> str:
     """Runs on a Ray worker: write the files to a private folder, grade them there, return result JSON."""
-    rubric = _rubric(rubric_name, rubric_text)
+    rubric = _rubric(rubric_name, rubric_text, secret)
     home = tempfile.mkdtemp(prefix="grader-ray-")
     try:
         folder = report_folder(home, student)  # an identity: one plain component
@@ -120,7 +122,7 @@ def grade_in_ray(paths, rubric, strict, hide, finish, on_start, on_progress, log
                 if on_start:
                     on_start(student)
                 ref = task.options(**resources).remote(
-                    student, submission.files, Path(rubric.path).name, rubric_text, strict, hide,
+                    student, submission.files, Path(rubric.path).name, rubric_text, rubric.secret, strict, hide,
                     items, explain, progress)
                 running[ref] = path
             if not running:

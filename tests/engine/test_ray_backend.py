@@ -250,3 +250,13 @@ def test_the_hostile_suites_reference_thefts_are_contained_under_ray(cluster, tm
     assert len(graded.results) == len(IMPORT_ATTACKS)
     for result in graded.results:
         assert_contained(result, CONV, others, statuses=("failed",), message="has shape (1, 1), expected")
+
+
+def test_a_ray_worker_grades_with_the_batch_secret_not_its_own_environment(monkeypatch):
+    """The secret travels with the rubric: a worker on another machine has no file beside its copy."""
+    from grader.backends.ray import _rubric
+
+    monkeypatch.delenv("GRADER_SECRET_FILE", raising=False)
+    text = (ROOT / "rubrics" / "assignment2.yaml").read_bytes()
+    assert _rubric("assignment2.yaml", text, b"course secret").secret == b"course secret"
+    assert _rubric("assignment2.yaml", text, None).secret is None
