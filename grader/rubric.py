@@ -161,7 +161,7 @@ class Rubric:
         for item in self.items:
             for ref in (item.reference, item.strategy, item.reader, item.writer, item.data.get("loader", ""),
                         *item.mistakes.values(), *(part.strategy for part in item.parts)):
-                if ref:
+                if ref and not ref.startswith("kit:"):  # a kit's recorded answers name no package
                     names.add(ref.split(":")[0].split(".")[0])
         for spec in self.alternatives.values():
             names.add(spec["use"].split(":")[0].split(".")[0])

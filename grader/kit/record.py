@@ -17,9 +17,11 @@ compressed.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import json
+import re
 import zlib
 
 import torch
@@ -229,6 +231,14 @@ def _trusted_only_as_data(fields: dict) -> None:
         raise KitError("a training item loads its data other than from the record")
     if fields.get("kind") not in RECORDED_KINDS:
         raise KitError(f"an item of kind {fields.get('kind')!r} cannot be self-checked")
+    target = fields.get("target") or {}
+    symbol, filename = target.get("symbol"), target.get("file")
+    if type(filename) is not str or "/" in filename or filename.startswith(".") or \
+            not (symbol is None or (type(symbol) is str and symbol.isidentifier())):
+        raise KitError("an item's target is not a plain file and name")
+    calls = [fields.get("call") or ""] + ([(fields.get("loss") or {}).get("call", "")] if fields.get("loss") else [])
+    if any(call and not _plain_call(call) for call in calls):
+        raise KitError("an item's call is more than a call of the student's code")
 
 
 _kit_data: dict[str, dict] = {}  # data key -> the dataset, for kit_data
@@ -263,13 +273,51 @@ def load_kit(raw: bytes, path: str) -> Rubric:
     if header.get("format") != FORMAT:
         raise KitError(f"{path} was written by another version of the grader (format {header.get('format')!r}); "
                        f"install the grader the kit's README names")
-    for key, node in header["data"].items():
-        _kit_data[key] = Decoder(blobs).decode(node)
+    try:
+        return _rubric(header, blobs, path)
+    except KitError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, CodecError) as error:  # a file no kit build wrote
+        raise KitError(f"{path} is not a kit this grader wrote ({type(error).__name__}: {str(error)[:200]})") from None
+
+
+def _rubric(header: dict, blobs: list[bytes], path: str) -> Rubric:
+    withheld = tuple((str(what), int(count), float(points)) for what, count, points in header["withheld"])
+    errors = {str(key): _pattern(value) for key, value in dict(header["mistake_errors"]).items()}
+    data = {str(key): Decoder(blobs).decode(node) for key, node in dict(header["data"]).items()}
     items = tuple(_item(spec, blobs) for spec in header["items"])
-    return Rubric(path=path, sha256=header["rubric_sha256"], title=header["title"], items=items,
-                  mistake_hints=header["mistake_hints"], mistake_errors=header["mistake_errors"],
-                  submission_timeout_s=header["submission_timeout_s"], memory_mb=header["memory_mb"],
-                  requires=("process",), withheld=tuple(tuple(entry) for entry in header["withheld"]))
+    _kit_data.update(data)
+    return Rubric(path=path, sha256=str(header["rubric_sha256"]), title=str(header["title"]), items=items,
+                  mistake_hints={str(key): str(value) for key, value in dict(header["mistake_hints"]).items()},
+                  mistake_errors=errors, submission_timeout_s=float(header["submission_timeout_s"]),
+                  memory_mb=int(header["memory_mb"]), requires=("process",), withheld=withheld)
+
+
+# A catalogue's `raises` patterns are searched in the trusted process: short, and without a
+# quantified group inside a quantified group, where backtracking can take forever.
+_NESTED_QUANTIFIER = re.compile(r"\([^)]*[*+}][^)]*\)\s*[*+{]")
+
+
+def _pattern(value) -> str:
+    if type(value) is not str or len(value) > 200 or _NESTED_QUANTIFIER.search(value):
+        raise KitError("a mistake's error pattern is not one a rubric would hold")
+    re.compile(value)
+    return value
+
+
+# What a call may be: names, constants, calls, keywords, indexing and tuples, nothing else (no
+# attribute, lambda or comprehension), so that a kit's call can only call the student's own code.
+_CALL_NODES = (ast.Expression, ast.Call, ast.Name, ast.Load, ast.Constant, ast.keyword, ast.Subscript, ast.Tuple,
+               ast.List, ast.Slice, ast.UnaryOp, ast.USub)
+
+
+def _plain_call(text) -> bool:
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, TypeError):
+        return False
+    return all(isinstance(node, _CALL_NODES) for node in ast.walk(tree)) and \
+        not any(isinstance(node, ast.Name) and node.id.startswith("_") for node in ast.walk(tree))
 
 
 def _item(spec: dict, blobs: list[bytes]) -> Item:

@@ -45,7 +45,7 @@ def print_check(console, result: SubmissionResult, calls: dict[str, str], *, tit
     if unseen:
         console.print()
         for what, count, points in unseen:
-            console.print(Text(f"Not run here: {count} {what}{'s' if count != 1 else ''}, graded only in final grading, "
+            console.print(Text(f"Not run here: {count} {printable(what)}{'s' if count != 1 else ''}, graded only in final grading, "
                                f"worth {points:g} point{'s' if points != 1 else ''}.", style="yellow"), highlight=False)
         console.print(Text("Passing every visible check does not mean they pass.", style="yellow"), highlight=False)
     lost = [item for item in result.items if item.status != "passed"]
