@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="run the visible checks on your own submission")
     check.add_argument("submission", nargs="?", default=".", help="your submission folder (default: here)")
-    check.add_argument("--rubric", help=f"rubric file (default: the kit the folder is, else {DEFAULT_RUBRIC})")
+    check.add_argument("--rubric", help=f"a rubric, or a kit's .selfcheck/checks.bin (default: the kit the folder, or the "
+                                        f"working folder, is; else {DEFAULT_RUBRIC})")
     check.add_argument("--json", metavar="FILE", help="also write the result, with its timings, to FILE as JSON")
 
     gradescope = commands.add_parser("gradescope", help="build or run the Gradescope autograder")
@@ -233,18 +234,24 @@ def _launch_zygote(rubric_path) -> None:
 
 
 def _self_check_rubric(args, console):
-    """The rubric a self-check grades from: the kit the folder is, else the instructor's rubric
-    recorded the same way (so both give the same verdicts). None after printing why not."""
-    from grader.kit import KitError, find_kit, load_kit_file, self_check_rubric
+    """The rubric a self-check grades from: the kit the folder (or the working folder) is, a kit
+    file or rubric given with --rubric, else the instructor's rubric recorded the same way (so both
+    give the same verdicts). None after printing why not."""
+    from grader.kit import KitError, find_kit, is_kit_file, kit_above, load_kit_file, self_check_rubric
 
-    kit = None if args.rubric else find_kit(args.submission)
     try:
+        if args.rubric and is_kit_file(args.rubric):
+            return load_kit_file(args.rubric)
+        kit = None if args.rubric else (find_kit(args.submission) if os.path.isdir(args.submission) else None) or find_kit(".")
         if kit is not None:
+            console.print(f"Checks from {kit}", markup=False, highlight=False, style="dim")
             return load_kit_file(kit)
         path = args.rubric or DEFAULT_RUBRIC
         if not args.rubric and not os.path.exists(path):
-            print(f"error: {os.path.abspath(args.submission)} is not a self-check kit (it has no .selfcheck folder) and "
-                  f"there is no rubric at {path}; run grader check inside the kit's folder, or pass --rubric", file=sys.stderr)
+            above = kit_above(args.submission if os.path.isdir(args.submission) else ".")
+            where = (f"run grader check in {above}, the kit's folder" if above else
+                     "run grader check inside the kit's folder (the one with the .selfcheck folder), or pass --rubric")
+            print(f"error: {os.path.abspath(args.submission)} is not a self-check kit; {where}", file=sys.stderr)
             return None
         rubric = _rubric_or_report(path, secret=False)
         if rubric is None:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from grader import __version__, cache
-from grader.kit.record import FORMAT, KitError, kit_bytes, load_kit
+from grader.kit.record import FORMAT, MAGIC, KitError, kit_bytes, load_kit
 from grader.rubric import Rubric
 
 KIT_FOLDER = ".selfcheck"  # inside the student's folder; never part of a submission (grader.submission)
@@ -22,12 +22,26 @@ KIT_FILE = "checks.bin"
 
 
 def find_kit(folder) -> Path | None:
-    """The record of the kit `folder` is (or lies in), if it is one."""
-    for place in (Path(folder).resolve(), *Path(folder).resolve().parents):
-        candidate = place / KIT_FOLDER / KIT_FILE
-        if candidate.is_file():
-            return candidate
+    """The record of the kit `folder` is, if it is one. Only the folder itself: a kit in a folder
+    above (anyone's, in a shared temp folder) is never picked up silently (see kit_above)."""
+    candidate = Path(folder) / KIT_FOLDER / KIT_FILE
+    return candidate.resolve() if candidate.is_file() else None
+
+
+def kit_above(folder) -> Path | None:
+    """The nearest folder above `folder` that is a kit, to say where a self-check should run."""
+    for place in Path(folder).resolve().parents:
+        if (place / KIT_FOLDER / KIT_FILE).is_file():
+            return place
     return None
+
+
+def is_kit_file(path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
 
 
 def load_kit_file(path) -> Rubric:
@@ -55,4 +69,4 @@ def self_check_rubric(rubric: Rubric, progress=None) -> Rubric:
     return load_kit(raw, rubric.path)
 
 
-__all__ = ["KIT_FOLDER", "KIT_FILE", "KitError", "find_kit", "load_kit_file", "self_check_rubric"]
+__all__ = ["KIT_FOLDER", "KIT_FILE", "KitError", "find_kit", "is_kit_file", "kit_above", "load_kit_file", "self_check_rubric"]

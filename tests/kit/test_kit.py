@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -347,3 +348,29 @@ def test_no_example_in_the_kit_answers_a_written_question(kit):
                 except Exception:
                     continue
                 assert not _matches(got, expected, item), (item.id, example)
+
+
+def check_command(*arguments, cwd) -> subprocess.CompletedProcess:
+    command = Path(sys.executable).parent / "grader"  # the command, not -m: Python would import from cwd first
+    return subprocess.run([str(command), "check", *map(str, arguments)], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "COLUMNS": "200"})
+
+
+def test_grader_check_finds_the_kit_where_a_student_runs_it_and_nowhere_else(kit, tmp_path):
+    folder = student_folder(kit, tmp_path, "carl_flipped_kernel")
+    inside = check_command(cwd=folder)
+    assert inside.returncode == 1 and "flipped_kernel" in inside.stdout and str(folder / KIT_FOLDER) in inside.stdout
+    (folder / "notes").mkdir()
+    below = check_command(cwd=folder / "notes")
+    assert below.returncode == 2 and f"run grader check in {folder}, the kit's folder" in below.stderr
+    # A zip of one's work, checked from the kit.
+    archive = tmp_path / "mine.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in (SUBMISSIONS / "ada_lovelace").glob("*.py"):
+            handle.write(path, path.name)
+    zipped = check_command(archive, cwd=folder)
+    assert zipped.returncode == 0, zipped.stdout + zipped.stderr
+    # A kit in a folder above someone's work (a shared temp folder) is not theirs: never used silently.
+    mine = folder / "someone"
+    shutil.copytree(SUBMISSIONS / "ada_lovelace", mine)
+    assert check_command(cwd=mine).returncode == 2
