@@ -231,7 +231,11 @@ def test_pytest_in_the_kit_runs_one_test_per_visible_check(kit, tmp_path):
                            cwd=student_folder(kit, tmp_path, "carl_flipped_kernel"), timeout=600)
     assert wrong.returncode == 1 and f"2 failed, {count - 2} passed" in wrong.stdout, wrong.stdout
     assert "FAILED test_selfcheck.py::test_visible_check[conv_matrix.property]" in wrong.stdout
-    assert "This looks like a known mistake (flipped_kernel)" in wrong.stdout and "Traceback" not in wrong.stdout
+    assert "Hint (flipped_kernel)" in wrong.stdout and "Traceback" not in wrong.stdout
+    assert "call      conv_as_matrix(kernel, input_shape, stride, padding)" in wrong.stdout
+    chosen = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "conv_matrix"],
+                            capture_output=True, text=True, cwd=tmp_path / "carl_flipped_kernel", timeout=600)
+    assert f"2 failed, {count - 2} deselected" in chosen.stdout, chosen.stdout
 
 
 def test_the_kit_zips_the_same_folder_byte_for_byte_every_time(rubric, kit, tmp_path):
@@ -374,3 +378,56 @@ def test_grader_check_finds_the_kit_where_a_student_runs_it_and_nowhere_else(kit
     mine = folder / "someone"
     shutil.copytree(SUBMISSIONS / "ada_lovelace", mine)
     assert check_command(cwd=mine).returncode == 2
+
+
+def _same(a, b) -> bool:
+    """Equal as numbers, element by element, whatever the containers (a list of arrays and a list of lists)."""
+    import numpy as np
+
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        try:
+            return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        except TypeError:
+            return False
+    try:
+        left, right = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return left.shape == right.shape and bool(np.array_equal(left, right))
+
+
+def _shape(value):
+    import numpy as np
+
+    try:
+        return list(np.shape(value))
+    except ValueError:  # ragged: a list of arrays
+        return None
+
+
+def test_no_input_in_the_kit_is_a_written_question(kit):
+    """A code item run on a written question's own arguments shows its answer: the kit holds none.
+
+    An argument in which two written questions alone differ (the point x0 of one network) is a
+    point: the answer is shared by a whole region, so any point of that network would show it.
+    A recorded array also stands for its shape (`kernel` for `kernel_shape`)."""
+    from grader.checks.cases import case_inputs
+
+    written = [item for item in load_rubric(RUBRIC).items if item.kind == "answers"]
+    points = {key for one in written for other in written if one is not other and one.args.keys() == other.args.keys()
+              for key in one.args if not _same(one.args[key], other.args[key])
+              and all(_same(one.args[k], other.args[k]) for k in one.args if k != key)}
+    from_kit = load_kit_file(kit / KIT_FOLDER / KIT_FILE)
+    inputs = [case_inputs(item, case) for item in from_kit.items if item.kind == "cases" for case in item.cases]
+    for item in from_kit.items:
+        if item.kind == "property":
+            for _, alone in __import__("grader.checks.property", fromlist=["part_items"]).part_items(item):
+                inputs += [entry for entry, _ in item.recording.table(alone.id)]
+    assert len(inputs) > 500
+    for question in written:
+        for entry in inputs:
+            values = dict(entry)
+            values.update({f"{key}_shape": _shape(value) for key, value in entry.items()})
+            shared = [key for key in question.args if key in values and key not in points]
+            if len(shared) >= 2:
+                assert not all(_same(question.args[key], values[key]) for key in shared), (question.id, shared)
