@@ -1,7 +1,9 @@
-"""A kit's checks as pytest tests (the kit's test_selfcheck.py): graded once, reported per item."""
+"""A kit's checks as pytest tests (the kit's test_selfcheck.py): one test per item, each graded on
+its own when it runs, so that `pytest -k NAME` runs only the checks it selects."""
 
 from __future__ import annotations
 
+import io
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,16 +16,20 @@ def item_ids(test_file: str) -> list[str]:
 
 
 def verdict(test_file: str, item_id: str) -> tuple[bool, str]:
-    """(passed, what to print) for one item of the folder's self-check."""
-    item = _result(str(Path(test_file).resolve().parent)).item(item_id)
-    lines = [f"{item.id}: {item.score:g} / {item.max_score:g} points, {item.status}", item.output]
-    for key, value in (item.counterexample or {}).items():
-        if isinstance(value, dict):
-            lines.append(f"{key}:")
-            lines += [f"  {name} = {text}" for name, text in value.items()]
-        else:
-            lines.append(f"{key}: {value}")
-    return item.status == "passed", "\n".join(lines)
+    """(passed, what to print): the item graded on the folder's code, shown as `grader check` shows it."""
+    from rich.console import Console
+
+    from grader.api import grade_submission
+    from grader.reports.terminal import print_item
+
+    folder = str(Path(test_file).resolve().parent)
+    rubric = _rubric(folder)
+    item = grade_submission(folder, rubric, items=[item_id]).item(item_id)
+    if item.status == "passed":
+        return True, ""
+    console = Console(file=io.StringIO(), width=110, record=True, color_system=None)
+    print_item(console, item, next((i.call for i in rubric.items if i.id == item_id), None) or None)
+    return False, console.export_text()
 
 
 @lru_cache(maxsize=None)
@@ -32,10 +38,3 @@ def _rubric(folder: str):
     if kit is None:
         raise FileNotFoundError(f"{folder} is not a self-check kit: its .selfcheck folder is missing")
     return load_kit_file(kit)
-
-
-@lru_cache(maxsize=None)
-def _result(folder: str):
-    from grader.api import grade_submission
-
-    return grade_submission(folder, _rubric(folder))
