@@ -19,6 +19,7 @@ import numpy as np
 
 from grader.boundary.codec import Tensor
 from grader.judge import show
+from grader.text import sentence
 
 RTOL, ATOL = 1e-4, 1e-6  # the rubric's default tolerances: a relation holds as closely as a right answer must
 MAX_ENTRIES = 100_000  # per array; larger values are not examined
@@ -617,4 +618,4 @@ def _sentence(wrong: list[tuple[str, str | None]], right: list[str]) -> str | No
     if right:
         clauses.append(f"{_join(right)} {'is' if len(right) == 1 else 'are'} right")
     text = "; ".join(clauses) if len(clauses) > 2 else ", while ".join(clauses)
-    return text[0].upper() + text[1:] + "."
+    return sentence(text) + "."

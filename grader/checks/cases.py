@@ -7,6 +7,7 @@ import torch
 
 from grader.checks.common import Attempt, Context, Verdict, attempt, diagnose, explained, shown, visible_on
 from grader.rubric import Item
+from grader.text import sentence
 
 _CONVERT = {
     "array": lambda v: np.asarray(v, dtype=np.float64),
@@ -41,9 +42,9 @@ def run(ctx: Context, item: Item) -> Verdict:
             continue
         if tried.verdict.fatal and failed:  # the cases before it explain more than a restart would
             break
-        if tried.verdict.fatal or not ctx.explain:
+        if tried.verdict.fatal or not ctx.explain or tried.unwritten:
             if ctx.explain:
-                tried.verdict.counterexample = {"input": shown(tried.inputs)}
+                tried.verdict.counterexample = {"input": shown(tried.inputs, item)}
             return _numbered(tried.verdict, number, count)
         failed.append((number, tried))
     if not failed:
@@ -70,4 +71,4 @@ def _numbered(verdict: Verdict, number: int, count: int) -> Verdict:
 
 def _first_line(text: str) -> str:
     line = (text.splitlines() or [""])[0]
-    return line[:1].upper() + line[1:]
+    return sentence(line)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import importlib
 import re
 import time
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 
 from grader import judge, relations
+from grader.text import sentence
 from grader.boundary import Outcome, StudentProcess
 from grader.rubric import Item, Rubric, Target, resolve
 
@@ -54,7 +56,7 @@ class Context:
         """A verdict when the item's target (or `target`) file or symbol cannot be used, else None."""
         target = target or item.target
         if target.file not in self.files:
-            return Verdict("missing", f"{target.file} was not submitted.")
+            return Verdict("missing", f"{target.file} was not submitted.{_near_name(target.file, self.files)}")
         if target.module not in self.imports:
             limit = self.timeout(item)
             outcome = self.process.import_module(target.module, limit)
@@ -90,6 +92,15 @@ class Context:
         return self.documents[filename]
 
 
+def _near_name(wanted: str, files) -> str:
+    """A sentence naming the submitted file that was probably meant (`Mlp.py`, `mlp (1).py`, `mlp.py.txt`)."""
+    stem = wanted.rsplit(".", 1)[0].lower()
+    names = sorted(name for name in files if "/" not in name)
+    near = [name for name in names if name.lower() == wanted.lower() or name.lower().startswith(stem + " ")
+            or name.lower().startswith(wanted.lower() + ".")] or difflib.get_close_matches(wanted, names, n=1, cutoff=0.8)
+    return f" There is {near[0]!r}: the grader reads {wanted!r} exactly, so rename it." if near else ""
+
+
 SANDBOX_REFUSED = ("The grading sandbox refused this: code being graded may read its own folder and the Python "
                    "libraries, write only in its own folder, and open no network connection or socket.")
 
@@ -105,6 +116,8 @@ def outcome_verdict(outcome: Outcome, doing: str, timeout_s: float, budget_s: fl
     if outcome.status == "crashed":
         cause = outcome.message if outcome.message.startswith("out of memory") else "it exited, crashed or ran out of memory"
         return Verdict("error", f"The process stopped while {doing}: {cause}.{printed}", fatal=True)
+    if outcome.error_type == "NotImplementedError":  # a starter's body: nothing to debug yet
+        return Verdict("error", f"{doing} raised NotImplementedError: it is not written yet.{printed}")
     if outcome.error_type:
         tail = "\n".join(outcome.traceback.strip().splitlines()[-6:])
         refused = f"\n{SANDBOX_REFUSED}" if outcome.error_type == "PermissionError" else ""
@@ -147,6 +160,11 @@ class Attempt:
     got: object = None
     printed: str = ""
     error: str = ""  # "ErrorType: message" when the student's code raised
+
+    @property
+    def unwritten(self) -> bool:
+        """The code raised NotImplementedError, as a starter file does: one input says all there is."""
+        return self.error.startswith("NotImplementedError")
 
     @property
     def wrong_value(self) -> bool:
@@ -283,7 +301,7 @@ def explained(ctx: Context, item: Item, shown_attempt: Attempt, failures: list[A
     (`mistake` when already found), else the relation between what was returned and expected."""
     verdict = shown_attempt.verdict
     if not shown_attempt.wrong_value:
-        verdict.counterexample = {"input": shown(shown_attempt.inputs)}
+        verdict.counterexample = {"input": shown(shown_attempt.inputs, item)}
         named = known_error(ctx.rubric, shown_attempt.error)
         if named:
             verdict.diagnosis = named
@@ -292,8 +310,12 @@ def explained(ctx: Context, item: Item, shown_attempt: Attempt, failures: list[A
     diagnosis, matched = mistake if mistake is not None else diagnose(item, failures)
     if diagnosis is None and relation_text is None:
         relation_text = relation(item, failures)
+    elif diagnosis is None and shown_attempt not in failures[:1]:
+        # A relation quotes its first case's numbers: that must be the case shown.
+        relation_text = relation(item, [shown_attempt, *(tried for tried in failures if tried is not shown_attempt)]) \
+            or relation_text
     problem = verdict.output
-    lines = [problem[0].upper() + problem[1:] + "."]
+    lines = [sentence(problem) + "."]
     wrong = sum(tried.wrong_value for tried in failures)
     if diagnosis:
         share = f" on {len(matched)} of the {wrong} inputs it got wrong" if 0 < len(matched) < wrong else ""
@@ -303,10 +325,23 @@ def explained(ctx: Context, item: Item, shown_attempt: Attempt, failures: list[A
     lines += list(item.hints)
     if shown_attempt.printed.strip():
         lines.append(f"Your code printed:\n{shown_attempt.printed}")
-    counterexample = {"input": shown(shown_attempt.inputs), "expected": judge.show(shown_attempt.expected),
+    counterexample = {"input": shown(shown_attempt.inputs, item), "expected": judge.show(shown_attempt.expected),
                       "got": judge.show(shown_attempt.got)}
     return Verdict("failed", "\n".join(lines), diagnosis, counterexample, relation=None if diagnosis else relation_text)
 
 
-def shown(inputs: dict) -> dict:
-    return {name: judge.show(value) for name, value in judge.plain(inputs, torch).items()}
+def shown(inputs: dict, item: Item | None = None) -> dict:
+    """The inputs as feedback shows them: those `item`'s call uses (a strategy may draw more, as
+    mlp's draws the labels Y for backward, which forward never sees)."""
+    used = _call_names(item.call) if item is not None and item.call else None
+    return {name: judge.show(value) for name, value in judge.plain(inputs, torch).items()
+            if used is None or name in used or not used & set(inputs)}
+
+
+def _call_names(call: str) -> set[str]:
+    import ast
+
+    try:
+        return {node.id for node in ast.walk(ast.parse(call, mode="eval")) if isinstance(node, ast.Name)}
+    except SyntaxError:
+        return set()

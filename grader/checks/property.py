@@ -199,10 +199,10 @@ def _run_one(ctx: Context, item: Item) -> Verdict:
         tried_count += 1
         if tried.verdict is None:
             continue
-        if tried.verdict.fatal:
-            if failures:  # explained with the failures seen before it: calling again costs a restart
+        if tried.verdict.fatal or tried.unwritten:
+            if failures and not tried.unwritten:  # explained with the failures seen before it: calling again costs a restart
                 break
-            tried.verdict.counterexample = {"input": shown(inputs)}  # where the live search would stop too
+            tried.verdict.counterexample = {"input": shown(inputs, item)}  # where the live search would stop too
             return tried.verdict
         if not ctx.explain:  # the live search would fail at this input too, then shrink it
             return tried.verdict
@@ -302,7 +302,7 @@ def live_search(ctx: Context, item: Item, known: Attempt | None = None, keep=Non
             return Verdict("error", f"grader error: the property check could not run ({type(error).__name__})")
     if state["stop"] is not None:
         verdict = state["stop"].verdict
-        verdict.counterexample = {"input": shown(state["stop"].inputs)}
+        verdict.counterexample = {"input": shown(state["stop"].inputs, item)}
         return verdict
     if state["failing"] is None:
         if known is not None:
@@ -344,7 +344,8 @@ def _combined(item: Item, results: list[tuple[Part, Verdict]]) -> Verdict:
         if verdict.status == "passed":
             lines.append(f"{head} {verdict.output}")
             continue
-        cause = f"{item.call} raises {verdict.raised} when {part.name}.\n" if verdict.raised else ""
+        cause = f"{item.call} raises {verdict.raised} when {part.name}.\n" \
+            if verdict.raised and verdict.raised != "NotImplementedError" else ""
         hints = "".join(f"\n{hint}" for hint in part.hints if hint not in verdict.output)  # a wrong value has them already
         body = _once(cause + verdict.output + hints, set(item.hints) | set(part.hints), hinted)
         lines.append(f"{head} lost.\n{textwrap.indent(body, '  ')}")

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.results import ItemResult, SubmissionResult, shown_status
-from grader.text import one_line, printable
+from grader.text import one_line, printable, sentence
 
 _STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red", "timeout": "red",
                  "missing": "yellow"}
@@ -177,7 +177,7 @@ def _opening(lines: list[str]) -> tuple[list[str], str]:
     if case:
         where = f", case {case['number']} of {case['count']}"
         lines[0] = lines[0][case.end():]
-        lines[0] = lines[0][:1].upper() + lines[0][1:]
+        lines[0] = sentence(lines[0])
     # A part that raised opens with what raised, then the same announcement.
     announced = next((index for index, line in enumerate(lines[:2]) if _FAILED_ON.match(line.strip())), None)
     if announced is not None:

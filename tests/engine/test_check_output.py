@@ -123,7 +123,7 @@ def test_a_part_scored_item_shows_each_lost_part_readably_and_its_hints_once(rub
     assert "The same known mistake (weighted_pt) as above." in focal.output
     text = render(submission(focal), {"focal_loss.focal": "FocalLoss(weight, gamma)(input, target)"})
     assert flat(text).count(hint) == 1
-    assert text.count("must return a 0-d tensor") == 1
+    assert text.count("as a 0-d tensor") == 1
     assert text.count("This looks like a known mistake (weighted_pt): see the hint below.") == 1
     assert "\\n" not in text and "{'weight'" not in text
     assert text.count("call      FocalLoss(weight, gamma)(input, target)") == 2

@@ -431,3 +431,58 @@ def test_no_input_in_the_kit_is_a_written_question(kit):
             shared = [key for key in question.args if key in values and key not in points]
             if len(shared) >= 2:
                 assert not all(_same(question.args[key], values[key]) for key in shared), (question.id, shared)
+
+
+def test_a_starter_says_it_is_not_written_yet_once_per_item(kit, tmp_path, zygote):
+    folder = tmp_path / "fresh"
+    shutil.copytree(kit, folder)
+    graded = grade_submission(folder, load_kit_file(kit / KIT_FOLDER / KIT_FILE), zygote=zygote,
+                              items=["conv_matrix.published", "softmax.softmax", "focal_loss.focal"])
+    for item in graded.items:
+        assert item.status == "error" and item.output.count("raised NotImplementedError: it is not written yet.") \
+            == (3 if item.id == "focal_loss.focal" else 1), item.output
+        assert "Traceback" not in item.output and "Also wrong" not in item.output and " when " not in item.output
+    assert graded.item("conv_matrix.published").output.startswith("Case 1 of 3: conv_as_matrix(kernel, ")
+
+
+def test_a_relation_quotes_the_case_it_shows(kit, tmp_path, zygote):
+    """cross_entropy summed rather than averaged: the factor named is the shown input's batch size."""
+    folder = student_folder(kit, tmp_path, "ada_lovelace")
+    source = (folder / "softmax_classifier.py").read_text()
+    assert "return float(total / N)" in source
+    (folder / "softmax_classifier.py").write_text(source.replace("return float(total / N)", "return float(total)"))
+    item = grade_submission(folder, load_kit_file(kit / KIT_FOLDER / KIT_FILE), zygote=zygote,
+                            items=["softmax.cross_entropy"]).item("softmax.cross_entropy")
+    rows = int(re.search(r"array\((\d+), \d+\)", item.counterexample["input"]["probs"]).group(1))
+    assert item.relation and f"({rows} in the first failing case)" in item.relation, (item.relation, item.counterexample)
+
+
+def test_a_file_under_another_name_is_pointed_at(tmp_path, zygote):
+    folder = tmp_path / "work"
+    shutil.copytree(SUBMISSIONS / "ada_lovelace", folder)
+    (folder / "mlp.py").rename(folder / "Mlp.py")
+    (folder / "softmax_classifier.py").rename(folder / "softmax_classifier (1).py")
+    graded = grade_submission(folder, load_rubric(RUBRIC), zygote=zygote, items=["mlp.forward", "softmax.softmax"])
+    assert graded.item("mlp.forward").output == \
+        "mlp.py was not submitted. There is 'Mlp.py': the grader reads 'mlp.py' exactly, so rename it."
+    assert "There is 'softmax_classifier (1).py'" in graded.item("softmax.softmax").output
+
+
+def test_a_sentence_keeps_a_name_from_code_as_it_is_spelled():
+    from grader.text import sentence
+
+    assert sentence("the result differs") == "The result differs"
+    assert sentence("conv_as_matrix(kernel) raised") == "conv_as_matrix(kernel) raised"
+    assert sentence("x0 is wrong") == "x0 is wrong" and sentence("") == ""
+
+
+def test_a_counterexample_shows_only_the_inputs_the_call_takes(tmp_path, zygote):
+    """mlp's strategy draws the labels Y for backward; forward's feedback never shows them."""
+    folder = tmp_path / "work"
+    shutil.copytree(SUBMISSIONS / "ada_lovelace", folder)
+    source = (folder / "mlp.py").read_text()
+    wrong = source.replace("np.tanh(", "np.maximum(0, ", 1)
+    assert wrong != source
+    (folder / "mlp.py").write_text(wrong)
+    item = grade_submission(folder, load_rubric(RUBRIC), zygote=zygote, items=["mlp.forward"]).item("mlp.forward")
+    assert item.status == "failed" and set(item.counterexample["input"]) == {"params", "X"}, item.counterexample
