@@ -29,6 +29,7 @@ from grader.reports.feedback import write_feedback
 from grader.reports.gradebook import write_gradebook
 from grader.results import SubmissionResult, result_from_dict
 from grader.rubric import Rubric, load_rubric
+from grader.secret import fingerprint
 from grader.submission import SubmissionError, open_submission
 from grader.text import one_line
 
@@ -144,8 +145,10 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
         leftover.unlink(missing_ok=True)
     paths = find_submissions(folder)
     names = identities(paths)
-    log.info("grading %d submissions from %s with %s (sha256 %s), %s backend, %d jobs%s",
-             len(paths), folder, rubric.path, rubric.sha256, backend, jobs, ", resuming" if resume else "")
+    log.info("grading %d submissions from %s with %s (sha256 %s, %s), %s backend, %d jobs%s",
+             len(paths), folder, rubric.path, rubric.sha256,
+             "the public draw: a student kit holds these inputs" if rubric.secret is None else
+             f"inputs drawn with the secret {fingerprint(rubric.secret)}", backend, jobs, ", resuming" if resume else "")
     batch, hide = Batch(), [str(out.resolve())]
     for path in paths:
         if names[path] != path.name:

@@ -110,6 +110,17 @@ def test_zip_holds_the_scripts_the_rubric_and_the_project(autograder_zip):
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in infos)
 
 
+def test_zip_carries_the_grading_secret_beside_the_rubric_only(autograder_zip, tmp_path, monkeypatch):
+    """Gradescope grades with the course's secret: final grading there never draws a kit's inputs."""
+    secret = Path(os.environ["GRADER_SECRET_FILE"]).read_bytes().strip()
+    with zipfile.ZipFile(autograder_zip) as zipped:
+        assert zipped.read("rubric.secret").strip() == secret
+        assert not [name for name in zipped.namelist() if name.startswith("project/") and name.endswith(".secret")]
+    _extract(autograder_zip, tmp_path / "source")
+    monkeypatch.delenv("GRADER_SECRET_FILE")
+    assert load_rubric(tmp_path / "source" / "rubric.yaml").secret == secret
+
+
 def test_flipped_kernel_submission(tmp_path, autograder_zip, rubric):
     root = _autograder_root(tmp_path, autograder_zip, "carl_flipped_kernel")
     data = _run_autograder(root)
