@@ -9,9 +9,11 @@ before any check runs. Its cost beyond the checks' own compute (the sum of the i
 which `grader check --json` records) is compared with a bare `python -c "import torch"`;
 the target is at most 1.5 times that.
 
-Two rubrics: the bundled one (its visible items train two CNNs, so the zygote also imports
-what torch's optimizers need) and the same rubric without its training items. The first run
-with an empty cache of generated inputs is shown apart: every later run reads the cache.
+Two rubrics: the bundled one (its visible items train CNNs, so the zygote also imports what
+torch's optimizers need) and the same rubric without its training items. With a rubric, the
+first run with an empty cache records the reference's answers (what a kit holds) and is shown
+apart: every later run reads the cache. Each is also measured as a student runs it: the
+`grader` command inside a kit built from that rubric.
 """
 
 from __future__ import annotations
@@ -32,21 +34,37 @@ import benchlib  # noqa: E402
 TARGET = 1.5
 
 
-def wall(command: list[str], environment: dict) -> float:
+def wall(command: list[str], environment: dict, cwd=benchlib.ROOT) -> float:
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=benchlib.ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=cwd)
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 1):  # 1: some visible check failed, which is still a run
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return seconds
 
 
-def check_run(submission: Path, rubric: Path, cache: str, folder: Path) -> tuple[float, float]:
-    """(wall seconds, the checks' own seconds) of one `grader check`."""
+def check_run(submission: Path, rubric: Path | None, cache: str, folder: Path) -> tuple[float, float]:
+    """(wall seconds, the checks' own seconds) of one `grader check`; rubric None: inside the kit `submission` is."""
     report = folder / "check.json"
-    seconds = wall([sys.executable, "-m", "grader", "check", str(submission), "--rubric", str(rubric), "--json", str(report)],
-                   {**os.environ, "GRADER_CACHE_DIR": cache})
+    if rubric is None:  # as a student runs it: the command, in the kit's folder
+        command = [str(Path(sys.executable).parent / "grader"), "check", "--json", str(report)]
+    else:
+        command = [sys.executable, "-m", "grader", "check", str(submission), "--rubric", str(rubric), "--json", str(report)]
+    seconds = wall(command, {**os.environ, "GRADER_CACHE_DIR": cache}, cwd=submission if rubric is None else benchlib.ROOT)
     return seconds, sum(json.loads(report.read_text())["timing"]["items_s"].values())
+
+
+def kit_of(rubric: Path, submission: Path, folder: Path) -> Path:
+    """A student kit of `rubric` with `submission`'s files written into it."""
+    import shutil
+
+    from grader.kit.build import write_kit
+    from grader.rubric import load_rubric
+
+    write_kit(load_rubric(rubric, secret=False), folder, [])
+    for path in submission.iterdir():
+        (shutil.copytree if path.is_dir() else shutil.copyfile)(path, folder / path.name)
+    return folder
 
 
 def measure(submission: Path, repeats: int) -> dict:
@@ -61,8 +79,12 @@ def measure(submission: Path, repeats: int) -> dict:
             cache = str(temp / f"cache-{len(rows)}")
             first = check_run(submission, rubric, cache, temp)
             later = [check_run(submission, rubric, cache, temp) for _ in range(repeats)]
-            rows[f"{label}, first run (empty cache)"] = first
+            rows[f"{label}, first run (empty cache: records the reference)"] = first
             rows[f"{label}, later runs"] = (benchlib.median(w for w, _ in later), benchlib.median(c for _, c in later))
+            kit = kit_of(rubric, submission, temp / f"kit-{len(rows)}")
+            runs = [check_run(kit, None, cache, temp) for _ in range(repeats)]
+            rows[f"{label}, in a student kit, later runs"] = (benchlib.median(w for w, _ in runs),
+                                                              benchlib.median(c for _, c in runs))
     return {"torch_s": torch_s, "rows": rows}
 
 
