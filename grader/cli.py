@@ -225,35 +225,50 @@ def _with_new_secret(rubric_path: str, console):
     return _rubric_or_report(rubric_path)
 
 
-def _launch_zygote(rubric_path) -> None:
+def _launch_zygote(rubric_path, kit: bool = False) -> None:
     """Start the zygote's imports before this process's own, so that the two overlap."""
     from grader.boundary.zygote import shared_zygote
-    from grader.rubric import trains
 
-    shared_zygote(trains(rubric_path)).launch()
+    if kit:
+        from grader.kit import kit_summary
+
+        trains = bool((kit_summary(rubric_path) or {}).get("trains"))
+    else:
+        from grader.rubric import trains as rubric_trains
+
+        trains = rubric_trains(rubric_path, visible_only=True)
+    shared_zygote(trains).launch()
 
 
-def _self_check_rubric(args, console):
-    """The rubric a self-check grades from: the kit the folder (or the working folder) is, a kit
-    file or rubric given with --rubric, else the instructor's rubric recorded the same way (so both
-    give the same verdicts). None after printing why not."""
-    from grader.kit import KitError, find_kit, is_kit_file, kit_above, load_kit_file, self_check_rubric
+def _self_check_source(args) -> tuple[str | None, str | None]:
+    """(what the self-check grades from, and whether it is a kit's record), found without loading it:
+    --rubric (a rubric, or a kit's checks.bin), else the kit the folder (or the working folder) is,
+    else the default rubric. (None, why) when there is none."""
+    from grader.kit import find_kit, is_kit_file, kit_above
+
+    if args.rubric:
+        return args.rubric, "kit" if is_kit_file(args.rubric) else "rubric"
+    kit = (find_kit(args.submission) if os.path.isdir(args.submission) else None) or find_kit(".")
+    if kit is not None:
+        return str(kit), "kit"
+    if os.path.exists(DEFAULT_RUBRIC):
+        return DEFAULT_RUBRIC, "rubric"
+    above = kit_above(args.submission if os.path.isdir(args.submission) else ".")
+    where = (f"run grader check in {above}, the kit's folder" if above else
+             "run grader check inside the kit's folder (the one with the .selfcheck folder), or pass --rubric")
+    return None, f"{os.path.abspath(args.submission)} is not a self-check kit; {where}"
+
+
+def _self_check_rubric(source: str, kind: str, console):
+    """The rubric a self-check grades from: the kit's record, or the instructor's rubric recorded
+    the same way (so both give the same verdicts). None after printing why not."""
+    from grader.kit.record import KitError, load_kit_file, self_check_rubric
 
     try:
-        if args.rubric and is_kit_file(args.rubric):
-            return load_kit_file(args.rubric)
-        kit = None if args.rubric else (find_kit(args.submission) if os.path.isdir(args.submission) else None) or find_kit(".")
-        if kit is not None:
-            console.print(f"Checks from {kit}", markup=False, highlight=False, style="dim")
-            return load_kit_file(kit)
-        path = args.rubric or DEFAULT_RUBRIC
-        if not args.rubric and not os.path.exists(path):
-            above = kit_above(args.submission if os.path.isdir(args.submission) else ".")
-            where = (f"run grader check in {above}, the kit's folder" if above else
-                     "run grader check inside the kit's folder (the one with the .selfcheck folder), or pass --rubric")
-            print(f"error: {os.path.abspath(args.submission)} is not a self-check kit; {where}", file=sys.stderr)
-            return None
-        rubric = _rubric_or_report(path, secret=False)
+        if kind == "kit":
+            console.print(f"Checks from {source}", markup=False, highlight=False, style="dim")
+            return load_kit_file(source)
+        rubric = _rubric_or_report(source, secret=False)
         if rubric is None:
             return None
         with console.status("recording the reference's answers for the self-check (kept for next time)"):
@@ -264,6 +279,14 @@ def _self_check_rubric(args, console):
 
 
 def check(args) -> int:
+    if not os.path.exists(args.submission):
+        print(f"error: {args.submission} does not exist; give your submission folder", file=sys.stderr)
+        return 2
+    source, kind = _self_check_source(args)
+    if source is None:
+        print(f"error: {kind}", file=sys.stderr)
+        return 2
+    _launch_zygote(source, kit=kind == "kit")  # its imports overlap with this process's
     from rich.console import Console
 
     from grader.api import grade_submission
@@ -273,15 +296,9 @@ def check(args) -> int:
     from grader.reports.terminal import print_check
 
     console = Console()
-    if not os.path.exists(args.submission):
-        print(f"error: {args.submission} does not exist; give your submission folder", file=sys.stderr)
-        return 2
-    rubric = _self_check_rubric(args, console)
+    rubric = _self_check_rubric(source, kind, console)
     if rubric is None:
         return 2
-    from grader.boundary.zygote import shared_zygote
-
-    shared_zygote(any(item.kind == "training" for item in rubric.items)).launch()
     try:
         with console.status("running the visible checks") as status:
             result = grade_submission(args.submission, rubric, progress=lambda item_id, report: status.update(
@@ -300,8 +317,8 @@ def check(args) -> int:
 def kit(args) -> int:
     from rich.console import Console
 
-    from grader.kit import KitError
     from grader.kit.build import write_kit
+    from grader.kit.record import KitError
 
     rubric = _rubric_or_report(args.rubric, secret=False)
     if rubric is None:

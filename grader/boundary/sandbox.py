@@ -236,21 +236,15 @@ def _tasks_of(uid: int) -> int | None:
     """Processes and threads whose real uid is `uid`, as RLIMIT_NPROC counts them; None without /proc."""
     if not host.linux():
         return None
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
+    processes = host.processes_of(uid)
+    if processes is None:
         return None
     count = 0
-    for entry in entries:
-        if not entry.isdigit():
-            continue
+    for _, fields in processes:
         try:
-            with open(f"/proc/{entry}/status") as handle:
-                fields = dict(line.split(":", 1) for line in handle if ":" in line)
-            if int(fields["Uid"].split()[0]) == uid:
-                count += int(fields["Threads"])
-        except (OSError, KeyError, ValueError):
-            continue  # gone meanwhile
+            count += int(fields["Threads"])
+        except (KeyError, ValueError):
+            continue
     return count
 
 

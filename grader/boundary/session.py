@@ -14,7 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from grader.boundary import cgroup, sandbox
+from grader.boundary import cgroup, host, sandbox
 from grader.boundary.codec import CodecError, Decoder, encode_value, read_frame, recv_message, send_message
 from grader.boundary.sandbox import THREADS, UID_BASE, Plan, missing_layers
 from grader.boundary.zygote import Zygote
@@ -388,20 +388,12 @@ def _kill_uid(uid: int) -> None:
 
 def _kill_uid_once(uid: int) -> bool:
     killed = False
-    try:
-        entries = os.listdir("/proc")
-    except OSError:  # no /proc: the child never drops to a uid of its own there (see sandbox.apply)
-        return False
-    for entry in entries:
-        if not entry.isdigit():
-            continue
+    # No /proc: the child never drops to a uid of its own there (see sandbox.apply).
+    for pid, fields in host.processes_of(uid) or ():
         try:
-            with open(f"/proc/{entry}/status") as handle:
-                fields = dict(line.split(":", 1) for line in handle if ":" in line)
-            if int(fields["Uid"].split()[0]) == uid:
-                # A leader that exited shows as a zombie while its other threads run on: kill it all the same.
-                os.kill(int(entry), signal.SIGKILL)
-                killed = killed or not fields["State"].strip().startswith("Z") or int(fields["Threads"]) > 1
+            # A leader that exited shows as a zombie while its other threads run on: kill it all the same.
+            os.kill(pid, signal.SIGKILL)
+            killed = killed or not fields["State"].strip().startswith("Z") or int(fields["Threads"]) > 1
         except (OSError, KeyError, ValueError):
             continue
     return killed

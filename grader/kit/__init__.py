@@ -1,24 +1,50 @@
 """Student kits: the visible checks recorded, so that a student self-checks without the reference.
 
-`grader kit build` writes one (grader.kit.build); `grader check` run inside it finds its
-record (find_kit); the instructor's own `grader check` grades from the same record, made
-here from the reference (self_check_rubric), so both give the same verdicts.
+`grader kit build` writes one (grader.kit.build); `grader check` run inside it finds its record
+(find_kit) and grades from it (grader.kit.record); the instructor's own `grader check` grades
+from the same record, made from the reference (record.self_check_rubric), so both give the same
+verdicts. This module imports nothing heavy: the command reads a kit's summary before torch loads.
 """
 
 from __future__ import annotations
 
+import json
+import struct
 from pathlib import Path
-
-import hypothesis
-import numpy as np
-import torch
-
-from grader import __version__, cache
-from grader.kit.record import FORMAT, MAGIC, KitError, kit_bytes, load_kit
-from grader.rubric import Rubric
 
 KIT_FOLDER = ".selfcheck"  # inside the student's folder; never part of a submission (grader.submission)
 KIT_FILE = "checks.bin"
+MAGIC = b"grader-kit\0"
+_SUMMARY_LIMIT = 4096
+
+
+def encode_summary(summary: dict) -> bytes:
+    text = json.dumps(summary, sort_keys=True).encode()
+    return struct.pack(">I", len(text)) + text
+
+
+def read_summary(raw: bytes) -> dict | None:
+    """The summary at the head of a record (its format, whether it trains), and where its body starts."""
+    if not raw.startswith(MAGIC) or len(raw) < len(MAGIC) + 4:
+        return None
+    (size,) = struct.unpack(">I", raw[len(MAGIC):len(MAGIC) + 4])
+    start = len(MAGIC) + 4
+    if size > _SUMMARY_LIMIT or len(raw) < start + size:
+        return None
+    try:
+        summary = json.loads(raw[start:start + size])
+    except ValueError:
+        return None
+    return {**summary, "end": start + size} if isinstance(summary, dict) else None
+
+
+def kit_summary(path) -> dict | None:
+    """The summary of the record at `path`, reading only its head; None when it is not a record."""
+    try:
+        with open(path, "rb") as handle:
+            return read_summary(handle.read(len(MAGIC) + 4 + _SUMMARY_LIMIT))
+    except OSError:
+        return None
 
 
 def find_kit(folder) -> Path | None:
@@ -37,36 +63,4 @@ def kit_above(folder) -> Path | None:
 
 
 def is_kit_file(path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(len(MAGIC)) == MAGIC
-    except OSError:
-        return False
-
-
-def load_kit_file(path) -> Rubric:
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as error:
-        raise KitError(f"{path}: cannot read the self-check file ({error.strerror or error})") from None
-    return load_kit(raw, str(path))
-
-
-def self_check_rubric(rubric: Rubric, progress=None) -> Rubric:
-    """The rubric as a student's kit holds it, recorded from the reference (kept in the disk cache)."""
-    packages = sorted(rubric.reference_roots())
-    name = "kit-" + cache.key(rubric.sha256, [item.id for item in rubric.items], FORMAT, __version__, {p: cache.source_digest(p) for p in [*packages, "grader"]},
-                              hypothesis.__version__, np.__version__, torch.__version__)
-    stored = cache.load(name)
-    raw = stored[1][0] if stored and stored[1] else None
-    if raw is not None:
-        try:
-            return load_kit(raw, rubric.path)
-        except KitError:
-            pass
-    raw = kit_bytes(rubric, progress=progress)
-    cache.store(name, {"kit": FORMAT}, [raw])
-    return load_kit(raw, rubric.path)
-
-
-__all__ = ["KIT_FOLDER", "KIT_FILE", "KitError", "find_kit", "is_kit_file", "kit_above", "load_kit_file", "self_check_rubric"]
+    return kit_summary(path) is not None

@@ -7,7 +7,7 @@ import io
 from functools import lru_cache
 from pathlib import Path
 
-from grader.kit import find_kit, load_kit_file
+from grader.kit import find_kit
 
 
 def item_ids(test_file: str) -> list[str]:
@@ -34,6 +34,8 @@ def verdict(test_file: str, item_id: str) -> tuple[bool, str]:
 
 @lru_cache(maxsize=None)
 def _rubric(folder: str):
+    from grader.kit.record import load_kit_file
+
     kit = find_kit(folder)
     if kit is None:
         raise FileNotFoundError(f"{folder} is not a self-check kit: its .selfcheck folder is missing")

@@ -23,15 +23,16 @@ import hashlib
 import json
 import re
 import zlib
+from pathlib import Path
 
 import torch
 
 from grader import __version__
 from grader.boundary.codec import CodecError, Decoder, Encoder, frame, read_frame
+from grader.kit import MAGIC, encode_summary, read_summary
 from grader.rubric import Item, Part, Rubric, Target
 
-FORMAT = 1
-MAGIC = b"grader-kit\0"
+FORMAT = 2
 REFERENCE = "kit:reference"  # what a recorded item names as its reference; its mistakes are kit:<id>
 QUANTITIES = "kit:quantities"  # an answer entry's key for the input's named quantities
 LOADER = "grader.kit.record:kit_data"
@@ -208,7 +209,36 @@ def kit_bytes(rubric: Rubric, data: dict | None = None, progress=None) -> bytes:
         "mistake_errors": dict(public.mistake_errors),
         "withheld": withheld_groups(public.items), "items": items, "data": datasets,
     }
-    return MAGIC + zlib.compress(frame(header, writer.blobs), 6)
+    return seal(header, writer.blobs)
+
+
+def seal(header: dict, blobs: list[bytes]) -> bytes:
+    """The record's bytes: MAGIC, its summary (read without inflating anything), the compressed frame."""
+    summary = {"format": header.get("format"), "trains": any(spec.get("item", {}).get("kind") == "training"
+                                                            for spec in header.get("items", ()) if isinstance(spec, dict))}
+    return MAGIC + encode_summary(summary) + zlib.compress(frame(header, blobs), 6)
+
+
+def unseal(raw: bytes, path: str = "the self-check file") -> tuple[dict, list[bytes]]:
+    """The header and blobs of a record, checked for size; KitError when it is not one."""
+    summary = read_summary(raw)
+    if summary is None:
+        raise KitError(f"{path} is not a self-check file")
+    try:
+        inflater = zlib.decompressobj()
+        body = inflater.decompress(raw[summary["end"]:], MAX_KIT_BYTES)
+        if inflater.unconsumed_tail:
+            raise KitError(f"{path} is larger than {MAX_KIT_BYTES >> 20} MiB inflated")
+        position = [0]
+
+        def read(size: int) -> bytes:
+            chunk = body[position[0]:position[0] + size]
+            position[0] += size
+            return chunk
+
+        return read_frame(read)
+    except (zlib.error, CodecError, EOFError, ValueError) as error:
+        raise KitError(f"{path} is damaged ({error}); download the kit again") from None
 
 
 # ---- reading ---------------------------------------------------------------------
@@ -253,23 +283,7 @@ def kit_data(key: str) -> dict:
 
 def load_kit(raw: bytes, path: str) -> Rubric:
     """A rubric whose items are graded from the record `raw` (as kit_bytes wrote it)."""
-    if not raw.startswith(MAGIC):
-        raise KitError(f"{path} is not a self-check file")
-    try:
-        inflater = zlib.decompressobj()
-        body = inflater.decompress(raw[len(MAGIC):], MAX_KIT_BYTES)
-        if inflater.unconsumed_tail:
-            raise KitError(f"{path} is larger than {MAX_KIT_BYTES >> 20} MiB inflated")
-        position = [0]
-
-        def read(size: int) -> bytes:
-            chunk = body[position[0]:position[0] + size]
-            position[0] += size
-            return chunk
-
-        header, blobs = read_frame(read)
-    except (zlib.error, CodecError, EOFError, ValueError) as error:
-        raise KitError(f"{path} is damaged ({error}); download the kit again") from None
+    header, blobs = unseal(raw, path)
     if header.get("format") != FORMAT:
         raise KitError(f"{path} was written by another version of the grader (format {header.get('format')!r}); "
                        f"install the grader the kit's README names")
@@ -331,3 +345,34 @@ def _item(spec: dict, blobs: list[bytes]) -> Item:
     if fields["kind"] != "training":
         fields["recording"] = Recording(spec["tables"], spec["answers"], blobs)
     return Item(**fields)
+
+
+def load_kit_file(path) -> Rubric:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise KitError(f"{path}: cannot read the self-check file ({error.strerror or error})") from None
+    return load_kit(raw, str(path))
+
+
+def self_check_rubric(rubric: Rubric, progress=None) -> Rubric:
+    """The rubric as a student's kit holds it, recorded from the reference (kept in the disk cache)."""
+    import hypothesis
+    import numpy as np
+
+    from grader import cache
+
+    packages = sorted(rubric.reference_roots())
+    name = "kit-" + cache.key(rubric.sha256, [item.id for item in rubric.items], FORMAT, __version__,
+                              {p: cache.source_digest(p) for p in [*packages, "grader"]},
+                              hypothesis.__version__, np.__version__, torch.__version__)
+    stored = cache.load(name)
+    raw = stored[1][0] if stored and stored[1] else None
+    if raw is not None:
+        try:
+            return load_kit(raw, rubric.path)
+        except KitError:
+            pass
+    raw = kit_bytes(rubric, progress=progress)
+    cache.store(name, {"kit": FORMAT}, [raw])
+    return load_kit(raw, rubric.path)

@@ -11,17 +11,16 @@ import io
 import json
 import re
 import shutil
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from grader.api import grade_submission
-from grader.boundary.codec import CodecError, frame, read_frame
+from grader.boundary.codec import CodecError
 from grader.checks.cases import case_inputs
 from grader.kit import record
-from grader.kit.record import LOADER, MAGIC, KitError, digest, kit_bytes, load_kit
+from grader.kit.record import LOADER, KitError, digest, kit_bytes, load_kit
 from grader.rubric import load_rubric
 from tests.hostile.conftest import ADA, RUBRIC
 
@@ -43,19 +42,11 @@ def raw_kit(small_rubric) -> bytes:
 
 def opened(raw: bytes) -> tuple[dict, list[bytes]]:
     """The record's header and blobs, as anyone inflating the file sees them."""
-    body = zlib.decompress(raw[len(MAGIC):])
-    position = [0]
-
-    def read(size):
-        chunk = body[position[0]:position[0] + size]
-        position[0] += size
-        return chunk
-
-    return read_frame(read)
+    return record.unseal(raw)
 
 
 def sealed(header: dict, blobs: list[bytes]) -> bytes:
-    return MAGIC + zlib.compress(frame(header, blobs))
+    return record.seal(header, blobs)
 
 
 def strings(node):
