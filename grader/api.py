@@ -33,7 +33,7 @@ from grader.files import write_text_atomically
 from grader.identity import entry_name, report_folder, safe_name
 from grader.results import ItemResult, SubmissionResult
 from grader.rubric import Item, Rubric, load_rubric
-from grader.secret import secret_path
+from grader.secret import fingerprint, secret_path
 from grader.submission import SubmissionError, discard, open_submission
 from grader.text import one_line, printable, printable_data
 
@@ -260,7 +260,8 @@ def _grade(path, rubric, *, zygote, strict, hide, items, progress, explain, stud
     results = [item_result(item, run.graded[item.id]) for item in selected]
     timing = {"total_s": round(time.monotonic() - started, 4), "items_s": run.seconds, "process_starts": run.starts}
     return SubmissionResult(student, results, run.isolation, rubric.sha256,
-                            submission.sha256 if submission is not None else "", timing=timing)
+                            submission.sha256 if submission is not None else "", timing=timing,
+                            draw=fingerprint(rubric.secret))
 
 
 # What tools leave beside the students' entries; any other folder or zip is someone's submission,

@@ -89,20 +89,23 @@ class Batch:
 
 
 def _resumable(path: Path, student: str, rubric: Rubric, out: Path) -> SubmissionResult | None:
-    """The result already written for this exact submission and rubric, if any."""
+    """The result already written for this exact submission, rubric and draw, if any."""
     try:
         submission = open_submission(path)
         existing = result_from_dict(json.loads((report_folder(out, student) / "result.json").read_text()))
     except (SubmissionError, OSError, ValueError, KeyError, TypeError):
         return None
-    if (existing.student, existing.rubric_sha256, existing.submission_sha256) == (student, rubric.sha256, submission.sha256):
+    # The same draw too: results graded with another secret (or none) are graded again.
+    if (existing.student, existing.rubric_sha256, existing.submission_sha256, existing.draw) == \
+            (student, rubric.sha256, submission.sha256, fingerprint(rubric.secret)):
         return existing
     return None
 
 
 def _worker_failure(student: str, rubric: Rubric, error: BaseException) -> SubmissionResult:
     verdict = Verdict("error", grader_error("the worker grading this submission", error))
-    return SubmissionResult(student, [item_result(item, verdict) for item in rubric.items], {}, rubric.sha256, "")
+    return SubmissionResult(student, [item_result(item, verdict) for item in rubric.items], {}, rubric.sha256, "",
+                            draw=fingerprint(rubric.secret))
 
 
 class _OneLine(logging.Formatter):

@@ -39,6 +39,7 @@ class SubmissionResult:
     submission_sha256: str
     grader_version: str = __version__
     timing: dict = field(default_factory=dict)
+    draw: str = ""  # whose generated inputs: "public" (a kit's) or the grading secret's fingerprint
 
     @property
     def score(self) -> float:
@@ -59,6 +60,7 @@ class SubmissionResult:
             "items": [asdict(item) for item in self.items],
             "isolation": self.isolation,
             "rubric_sha256": self.rubric_sha256,
+            "draw": self.draw,
             "submission_sha256": self.submission_sha256,
             "grader_version": self.grader_version,
         }
@@ -85,4 +87,5 @@ def result_from_dict(data: dict) -> SubmissionResult:
         student=data["student"], items=items, isolation=data.get("isolation", {}),
         rubric_sha256=data["rubric_sha256"], submission_sha256=data["submission_sha256"],
         grader_version=data.get("grader_version", __version__), timing=data.get("timing", {}),
+        draw=data.get("draw", ""),
     )

@@ -71,3 +71,26 @@ def test_the_draw_key_and_fingerprint_do_not_show_the_secret():
     assert draw_key(None) == b"" and fingerprint(None) == "public"
     assert draw_key(b"s") != draw_key(b"t") and len(draw_key(b"s")) == 32  # a digest, not the secret
     assert fingerprint(b"course secret") != fingerprint(b"other") and "course" not in fingerprint(b"course secret")
+
+
+def test_resume_grades_again_what_another_secret_graded(tmp_path, monkeypatch):
+    """A result keeps its draw; --resume keeps it only for the same secret."""
+    import json
+
+    from grader.batch import grade_folder
+
+    data = yaml.safe_load((ROOT / "rubrics" / "assignment2.yaml").read_text())
+    data["items"] = [item for item in data["items"] if item["id"] == "softmax.softmax"]
+    data["items"][0]["examples"] = 5
+    rubric_path = tmp_path / "one.yaml"
+    rubric_path.write_text(yaml.safe_dump(data, sort_keys=False))
+    submissions = tmp_path / "in"
+    shutil.copytree(ROOT / "submissions" / "ada_lovelace", submissions / "ada_lovelace")
+    for number, secret in enumerate((b"first", b"first", b"second")):
+        monkeypatch.setenv("GRADER_SECRET_FILE", str(tmp_path / f"{secret.decode()}.secret"))
+        (tmp_path / f"{secret.decode()}.secret").write_bytes(secret)
+        batch = grade_folder(submissions, load_rubric(rubric_path), tmp_path / "out", resume=True)
+        written = json.loads((tmp_path / "out" / "ada_lovelace" / "result.json").read_text())
+        assert written["draw"] == fingerprint(secret)
+        assert [r.student for r in batch.results if r.student in batch.resumed] == (["ada_lovelace"] if number == 1 else [])
+
