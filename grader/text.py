@@ -62,6 +62,6 @@ def printable_data(value):
 
 def sentence(text: str) -> str:
     """`text` with a capital first letter when it starts with a plain word: a name from code
-    (`conv_as_matrix(...)`, `x0`) keeps its spelling."""
+    (`my_function(...)`, `x0`) keeps its spelling."""
     first = text.split(" ", 1)[0]
     return text[:1].upper() + text[1:] if first.isalpha() and first.islower() else text

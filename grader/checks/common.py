@@ -93,7 +93,7 @@ class Context:
 
 
 def _near_name(wanted: str, files) -> str:
-    """A sentence naming the submitted file that was probably meant (`Mlp.py`, `mlp (1).py`, `mlp.py.txt`)."""
+    """A sentence naming the submitted file that was probably meant (`Model.py`, `model (1).py`, `model.py.txt`)."""
     stem = wanted.rsplit(".", 1)[0].lower()
     names = sorted(name for name in files if "/" not in name)
     near = [name for name in names if name.lower() == wanted.lower() or name.lower().startswith(stem + " ")
@@ -332,7 +332,7 @@ def explained(ctx: Context, item: Item, shown_attempt: Attempt, failures: list[A
 
 def shown(inputs: dict, item: Item | None = None) -> dict:
     """The inputs as feedback shows them: those `item`'s call uses (a strategy may draw more, as
-    mlp's draws the labels Y for backward, which forward never sees)."""
+    a network's draws the labels Y for its backward pass, which the forward pass never sees)."""
     used = _call_names(item.call) if item is not None and item.call else None
     return {name: judge.show(value) for name, value in judge.plain(inputs, torch).items()
             if used is None or name in used or not used & set(inputs)}

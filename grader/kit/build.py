@@ -78,7 +78,7 @@ def _readme(rubric: Rubric, wheel: str, documents: list[str]) -> str:
         "here, checks a zip of your work.",
         "",
         "`pytest` in this folder runs the same checks as tests, one per item (install it with",
-        "`python -m pip install pytest`; `pytest -k softmax` runs only the checks whose name matches).",
+        "`python -m pip install pytest`; `pytest -k NAME` runs only the checks whose name matches).",
         "",
         f"Checked here: {len(checked)} items, {sum(item.points for item in checked):g} points.",
     ]

@@ -68,7 +68,7 @@ def starter_module(source: str, symbols: list[str], *, banned_roots: set[str]) -
 
 
 def answers_template(paths: list[str], header: str = "") -> str:
-    """YAML with a null at each dotted path ("conv_matrix.A" -> conv_matrix: {A: null}), after `header` as comments."""
+    """YAML with a null at each dotted path ("question.A" -> question: {A: null}), after `header` as comments."""
     tree: dict = {}
     for path in paths:
         keys = path.split(".")
