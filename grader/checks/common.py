@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import difflib
 import importlib
@@ -339,8 +340,6 @@ def shown(inputs: dict, item: Item | None = None) -> dict:
 
 
 def _call_names(call: str) -> set[str]:
-    import ast
-
     try:
         return {node.id for node in ast.walk(ast.parse(call, mode="eval")) if isinstance(node, ast.Name)}
     except SyntaxError:

@@ -28,7 +28,7 @@ def verdict(test_file: str, item_id: str) -> tuple[bool, str]:
     if item.status == "passed":
         return True, ""
     console = Console(file=io.StringIO(), width=110, record=True, color_system=None)
-    print_item(console, item, next((i.call for i in rubric.items if i.id == item_id), None) or None)
+    print_item(console, item, next(i.call for i in rubric.items if i.id == item_id) or None)
     return False, console.export_text()
 
 

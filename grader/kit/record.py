@@ -74,10 +74,11 @@ class Recording:
 
     def quantities(self, inputs) -> dict:
         """The rubric's named quantities of `inputs`, as evaluated when the kit was built."""
-        entry = self._answers.get(digest(inputs))
+        key = digest(inputs)
+        entry = self._answers.get(key)
         if entry is None or QUANTITIES not in entry:
             return {}
-        values = self._decode(["quantities", digest(inputs)], entry[QUANTITIES])
+        values = self._decode(["quantities", key], entry[QUANTITIES])
         return {str(name): float(value) for name, value in values.items() if type(value) in (int, float)} \
             if isinstance(values, dict) else {}
 
