@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from grader import __version__
 
 STATUSES = ("passed", "partial", "failed", "error", "timeout", "missing")
+# What can stop a whole submission before its answers are judged, counted apart from wrong answers.
+PROBLEM_KINDS = ("unreadable", "no_code", "missing", "syntax", "import")
 
 
 @dataclass
@@ -40,6 +42,7 @@ class SubmissionResult:
     grader_version: str = __version__
     timing: dict = field(default_factory=dict)
     draw: str = ""  # whose generated inputs: "public" (a kit's) or the grading secret's fingerprint
+    problems: list[dict] = field(default_factory=list)  # {"kind", "file", "message"}, see problem()
 
     @property
     def score(self) -> float:
@@ -49,6 +52,10 @@ class SubmissionResult:
     def max_score(self) -> float:
         return round(sum(item.max_score for item in self.items), 6)
 
+    @property
+    def has_problem(self) -> bool:
+        return bool(self.problems)
+
     def item(self, item_id: str) -> ItemResult:
         return next(item for item in self.items if item.id == item_id)
 
@@ -57,6 +64,7 @@ class SubmissionResult:
             "student": self.student,
             "score": self.score,
             "max_score": self.max_score,
+            "problems": self.problems,
             "items": [asdict(item) for item in self.items],
             "isolation": self.isolation,
             "rubric_sha256": self.rubric_sha256,
@@ -70,6 +78,13 @@ class SubmissionResult:
 
     def to_json(self, with_timing: bool = True) -> str:
         return json.dumps(self.to_dict(with_timing), indent=2, sort_keys=False, allow_nan=False)
+
+
+def problem(kind: str, file: str | None, message: str) -> dict:
+    """One submission-level problem; `message` is complete on its own (names the file and line)."""
+    if kind not in PROBLEM_KINDS:
+        raise ValueError(f"unknown problem kind {kind!r}")
+    return {"kind": kind, "file": file, "message": message}
 
 
 def shown_status(item: ItemResult) -> str:
@@ -87,5 +102,5 @@ def result_from_dict(data: dict) -> SubmissionResult:
         student=data["student"], items=items, isolation=data.get("isolation", {}),
         rubric_sha256=data["rubric_sha256"], submission_sha256=data["submission_sha256"],
         grader_version=data.get("grader_version", __version__), timing=data.get("timing", {}),
-        draw=data.get("draw", ""),
+        draw=data.get("draw", ""), problems=list(data.get("problems", [])),
     )
