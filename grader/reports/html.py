@@ -1,4 +1,6 @@
-"""report.html: a class dashboard and one page per student, self-contained (inline CSS and SVG, no script).
+"""report.html: a class dashboard for the instructor and one page per student, self-contained
+(inline CSS and SVG, no script). The dashboard holds everything, hidden items and the isolation
+included; a student's page shows hidden items only as one summary line (grader.reports.audience).
 
 Outputs, names and counterexamples come from student code, so every string from a result is
 escaped, and each page's Content-Security-Policy forbids scripts and any outside resource.
@@ -6,6 +8,7 @@ escaped, and each page's Content-Security-Policy forbids scripts and any outside
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from html import escape
@@ -14,14 +17,17 @@ from urllib.parse import quote
 
 from grader.files import write_text_atomically
 from grader.identity import report_folder
+from grader.reports.audience import hidden_summary, student_items
 from grader.reports.feedback import finite, per_class, percent
 from grader.results import ItemResult, SubmissionResult, shown_status
 from grader.rubric import Rubric
 
-HISTOGRAM_BINS = 10
+HISTOGRAM_BINS = 10  # at most; each bin is a whole number of points wide
 PAGE = "report.html"
 
 SERIES = 4  # colours for runs in the style sheet, reused in turn
+# Pass-rate bands: (lowest rate, name, label). Red is an item to go over again in class.
+BANDS = ((0.8, "high", "80% or more"), (0.5, "mid", "50% to 79%"), (0.0, "low", "below 50%"))
 _POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #222; }
@@ -31,8 +37,14 @@ pre { background: #f5f5f5; padding: .6em; overflow-x: auto; white-space: pre-wra
 .chart { display: block; margin: 1em 0; max-width: 100%; height: auto; }
 .chart text { font: 11px sans-serif; fill: #333; }
 .bar { fill: #4a7ab5; }
-.pass-rate .bar { fill: #3d9970; }
-.pass-rate .partial-share { fill: #f0a030; }
+.band-high { fill: #2e8b57; }
+.band-mid { fill: #e0a000; }
+.band-low { fill: #d03030; }
+.chart .partial-share { fill-opacity: .35; }
+.score, .count { white-space: nowrap; }
+td.count { text-align: right; }
+table.problems { border: 2px solid #c62828; }
+div.problem { border-left: 4px solid #c62828; padding: .4em .8em; background: #fdf0f0; }
 .series-0 { fill: #4a7ab5; stroke: #4a7ab5; }
 .series-1 { fill: #e07b39; stroke: #e07b39; }
 .series-2 { fill: #3d9970; stroke: #3d9970; }
@@ -75,6 +87,11 @@ def _pre(text: str) -> str:
     return f"<pre>\n{escape(text)}</pre>"
 
 
+def _message(text: str) -> str:
+    """A problem's message: one line as text, several (a syntax error's caret) kept as they are."""
+    return _pre(text) if "\n" in text.strip() else escape(text)
+
+
 def _link(student: str) -> str:
     return f'<a href="{escape(quote(student, safe="") + "/" + PAGE)}">{escape(student)}</a>'
 
@@ -87,61 +104,94 @@ def _svg(kind: str, label: str, width: int, height: int, parts: list[str]) -> st
             f'viewBox="0 0 {width} {height}">\n' + "\n".join(parts) + "\n</svg>")
 
 
-def _bin_of(score: float, max_score: float) -> int:
-    if max_score <= 0:
-        return HISTOGRAM_BINS - 1
-    # The small epsilon keeps a score exactly on an edge out of the bin below it.
-    return max(0, min(HISTOGRAM_BINS - 1, math.floor(score * HISTOGRAM_BINS / max_score + 1e-9)))
+def histogram_edges(max_score: float) -> list[int]:
+    """Bin edges in whole points from 0 to at least max_score: at most HISTOGRAM_BINS bins,
+    each ceil(max_score / HISTOGRAM_BINS) points wide, so that every label is a whole number."""
+    width = max(1, math.ceil(max_score / HISTOGRAM_BINS - 1e-9))
+    return [index * width for index in range(max(1, math.ceil(max_score / width - 1e-9)) + 1)]
+
+
+def _bin_of(score: float, edges: list[int]) -> int:
+    # The small epsilon keeps a score exactly on an edge out of the bin below it; the last bin holds its top edge.
+    return max(0, min(len(edges) - 2, math.floor(score / (edges[1] - edges[0]) + 1e-9)))
 
 
 def _histogram_svg(scores: list[float], max_score: float) -> str:
-    counts = [0] * HISTOGRAM_BINS
+    edges = histogram_edges(max_score)
+    bins = len(edges) - 1
+    counts = [0] * bins
     for score in scores:
-        counts[_bin_of(score, max_score)] += 1
-    width, height, left, bottom, bar = 520, 220, 30, 30, 46
+        counts[_bin_of(score, edges)] += 1
+    width, height, left, bottom, plot_w = 520, 220, 30, 30, 460
+    bar = plot_w / bins
     plot = height - bottom - 20
     tallest = max(counts, default=0) or 1
-    step = max_score / HISTOGRAM_BINS
-    parts = [f'<line x1="{left}" y1="{height - bottom}" x2="{left + bar * HISTOGRAM_BINS}" y2="{height - bottom}" stroke="#888"/>']
+    parts = [f'<line x1="{left}" y1="{height - bottom}" x2="{left + plot_w}" y2="{height - bottom}" stroke="#888"/>']
     for index, count in enumerate(counts):
-        low, high = index * step, (index + 1) * step
+        low, high = edges[index], edges[index + 1]
         x, h = left + index * bar, round(plot * count / tallest, 1)
         y = height - bottom - h
-        tip = f"{_number(low)} to {_number(high)} points: {count} student{'' if count == 1 else 's'}"
-        parts.append(f'<rect class="bar" data-count="{count}" x="{x + 2}" y="{y}" width="{bar - 4}" height="{h}">'
-                     f"<title>{escape(tip)}</title></rect>")
+        upto = f"{high}" if index == bins - 1 else f"under {high}"
+        tip = f"{low} to {upto} points: {count} student{'' if count == 1 else 's'}"
+        parts.append(f'<rect class="bar" data-count="{count}" data-low="{low}" data-high="{high}" x="{x + 2:.1f}" '
+                     f'y="{y}" width="{bar - 4:.1f}" height="{h}"><title>{escape(tip)}</title></rect>')
         if count:
-            parts.append(f'<text x="{x + bar / 2}" y="{y - 4}" text-anchor="middle">{count}</text>')
-    for index in range(0, HISTOGRAM_BINS + 1, 2):
-        parts.append(f'<text x="{left + index * bar}" y="{height - bottom + 16}" text-anchor="middle">{_number(index * step)}</text>')
-    label = f"Histogram of {len(scores)} scores out of {_number(max_score)}, in {HISTOGRAM_BINS} bins"
+            parts.append(f'<text x="{x + bar / 2:.1f}" y="{y - 4}" text-anchor="middle">{count}</text>')
+    for index, edge in enumerate(edges):
+        parts.append(f'<text class="edge" x="{left + index * bar:.1f}" y="{height - bottom + 16}" '
+                     f'text-anchor="middle">{edge}</text>')
+    label = f"Histogram of {len(scores)} scores out of {_number(max_score)}, in {bins} bins of {edges[1]} points"
     return _svg("histogram", label, width, height, parts)
 
 
-def _pass_rate_svg(results: list[SubmissionResult], rubric: Rubric) -> str:
-    row, bar_width, gap = 20, 300, 4
-    left = 12 + 7 * max((len(item.id) for item in rubric.items), default=0)
-    width, height = left + bar_width + 150, row * len(rubric.items) + 10
-    parts = []
-    for index, item in enumerate(rubric.items):
+def band(rate: float) -> str:
+    """The pass-rate band a rate falls in: high, mid or low."""
+    return next(name for lowest, name, _ in BANDS if rate >= lowest)
+
+
+def pass_rates(results: list[SubmissionResult], rubric: Rubric) -> list[tuple[str, int, int, int]]:
+    """(item id, graded, passed, partial) per rubric item, the lowest pass rate first (ties in rubric
+    order), items nobody was graded on last: the first rows are what to go over again."""
+    rows = []
+    for item in rubric.items:
         graded = [r.item(item.id) for r in results if any(i.id == item.id for i in r.items)]
-        passed = sum(1 for i in graded if i.status == "passed")
-        partial = sum(1 for i in graded if i.status == "partial")
-        rate = passed / len(graded) if graded else 0.0
-        share = partial / len(graded) if graded else 0.0
-        y = 5 + index * row
-        text = f"{passed}/{len(graded)} ({rate:.0%})" if graded else "not graded"
+        rows.append((item.id, len(graded), sum(i.status == "passed" for i in graded),
+                     sum(i.status == "partial" for i in graded)))
+    order = {item.id: index for index, item in enumerate(rubric.items)}
+    return sorted(rows, key=lambda row: (row[1] == 0, row[2] / row[1] if row[1] else 0.0, order[row[0]]))
+
+
+def _pass_rate_svg(results: list[SubmissionResult], rubric: Rubric) -> str:
+    hidden = {item.id for item in rubric.items if item.visibility == "hidden"}
+    rows = pass_rates(results, rubric)
+    labels = {item_id: item_id + (" (hidden)" if item_id in hidden else "") for item_id, *_ in rows}
+    row, bar_width, gap, top = 20, 300, 4, 26
+    left = 12 + 7 * max((len(label) for label in labels.values()), default=0)
+    width, height = max(left + bar_width + 150, 520), top + row * len(rows) + 10
+    parts, x = [], 0.0
+    for _, name, text in reversed(BANDS):  # the legend: low to high, then partial credit
+        parts.append(f'<rect class="swatch band-{name}" x="{x:.1f}" y="6" width="10" height="10"/>'
+                     f'<text x="{x + 14:.1f}" y="15">{escape(text)}</text>')
+        x += 30 + 6.5 * len(text)
+    parts.append(f'<rect class="swatch band-low partial-share" x="{x:.1f}" y="6" width="10" height="10"/>'
+                 f'<text x="{x + 14:.1f}" y="15">partial credit (lighter)</text>')
+    for index, (item_id, graded, passed, partial) in enumerate(rows):
+        rate = passed / graded if graded else 0.0
+        share = partial / graded if graded else 0.0
+        y, name = top + index * row, band(rate)
+        text = f"{passed}/{graded} ({rate:.0%})" if graded else "not graded"
         more = f", {partial} partial" if partial else ""
-        parts.append(f'<text x="{left - 6}" y="{y + row - 8}" text-anchor="end">{escape(item.id)}</text>')
-        parts.append(f'<rect class="bar" data-item="{escape(item.id)}" data-rate="{rate:.4f}" x="{left}" y="{y + gap / 2}" '
-                     f'width="{round(bar_width * rate, 1)}" height="{row - gap}"><title>{escape(f"{item.id}: {text} passed{more}")}</title></rect>')
-        # Partial credit is not a pass; it gets its own segment after the passes.
+        parts.append(f'<text x="{left - 6}" y="{y + row - 8}" text-anchor="end">{escape(labels[item_id])}</text>')
+        parts.append(f'<rect class="bar band-{name}" data-item="{escape(item_id)}" data-rate="{rate:.4f}" '
+                     f'data-band="{name}" x="{left}" y="{y + gap / 2}" width="{round(bar_width * rate, 1)}" '
+                     f'height="{row - gap}"><title>{escape(f"{item_id}: {text} passed{more}")}</title></rect>')
+        # Partial credit is not a pass; it gets its own, lighter segment after the passes.
         if partial:
-            parts.append(f'<rect class="partial-share" data-item="{escape(item.id)}" data-rate="{share:.4f}" '
+            parts.append(f'<rect class="partial-share band-{name}" data-item="{escape(item_id)}" data-rate="{share:.4f}" '
                          f'x="{left + bar_width * rate:.1f}" y="{y + gap / 2}" width="{round(bar_width * share, 1)}" '
-                         f'height="{row - gap}"><title>{escape(f"{item.id}: {partial} partial")}</title></rect>')
+                         f'height="{row - gap}"><title>{escape(f"{item_id}: {partial} partial")}</title></rect>')
         parts.append(f'<text x="{left + bar_width * (rate + share) + 5:.1f}" y="{y + row - 8}">{escape(text + more)}</text>')
-    label = f"Share of students passing each of the {len(rubric.items)} items"
+    label = f"Share of students passing each of the {len(rows)} items, the lowest first"
     return _svg("pass-rate", label, width, height, parts)
 
 
@@ -281,46 +331,102 @@ def _training_charts(details) -> list[str]:
 # ---- the dashboard -----------------------------------------------------------
 
 
-def _mistakes_table(results: list[SubmissionResult], rubric: Rubric) -> list[str]:
-    seen: dict[str, list[tuple[str, str]]] = {}
+def _problems_section(results: list[SubmissionResult]) -> list[str]:
+    rows = [(result.student, problem) for result in results for problem in result.problems]
+    lines = ["<h2>Submission problems</h2>"]
+    if not rows:
+        return [*lines, '<p class="no-problems">None: every submission was read and imported.</p>']
+    lines += ['<table class="problems">', "<tr><th>student</th><th>problem</th><th>file</th><th>message</th></tr>"]
+    for student, problem in rows:
+        lines.append(f"<tr><td>{_link(student)}</td><td>{escape(str(problem['kind']))}</td>"
+                     f"<td>{escape(str(problem['file'] or ''))}</td><td>{_message(str(problem['message']))}</td></tr>")
+    return [*lines, "</table>"]
+
+
+def mistakes(results: list[SubmissionResult]) -> dict[str, tuple[list[str], list[str]]]:
+    """Each diagnosed mistake -> (the students who made it, the items it failed as 'student: item')."""
+    seen: dict[str, tuple[list[str], list[str]]] = {}
     for result in results:
         for item in result.items:
             if item.diagnosis:
-                seen.setdefault(item.diagnosis, []).append((result.student, item.id))
+                students, items = seen.setdefault(item.diagnosis, ([], []))
+                if result.student not in students:
+                    students.append(result.student)
+                items.append(item.id)
+    return seen
+
+
+def _mistakes_table(results: list[SubmissionResult], rubric: Rubric) -> list[str]:
+    seen = mistakes(results)
     if not seen:
         return ["<p>No mistake was diagnosed.</p>"]
-    rows = ["<table class=\"mistakes\">", "<tr><th>mistake</th><th>hint</th><th>count</th><th>items</th><th>students</th></tr>"]
-    for mistake, hits in sorted(seen.items(), key=lambda pair: (-len(pair[1]), pair[0])):
-        students = sorted({student for student, _ in hits})
-        items = sorted({item_id for _, item_id in hits})
+    rows = ['<table class="mistakes">', '<tr><th>mistake</th><th>hint</th><th class="count">students</th>'
+            '<th class="count">failed items</th><th>items</th><th>who</th></tr>']
+    # Ranked by how many students made it: one student failing four items of it is one student to talk to.
+    for mistake, (students, items) in sorted(seen.items(), key=lambda pair: (-len(pair[1][0]), -len(pair[1][1]), pair[0])):
         rows.append(f"<tr><td>{escape(mistake)}</td><td>{escape(rubric.hint(mistake))}</td>"
-                    f"<td>{len(hits)}</td><td>{escape(', '.join(items))}</td>"
-                    f"<td>{', '.join(_link(s) for s in students)}</td></tr>")
+                    f'<td class="count students">{len(students)}</td><td class="count items">{len(items)}</td>'
+                    f"<td>{escape(', '.join(sorted(set(items))))}</td>"
+                    f"<td>{', '.join(_link(s) for s in sorted(students))}</td></tr>")
     return [*rows, "</table>"]
 
 
 def _students_table(results: list[SubmissionResult], rubric: Rubric) -> list[str]:
     rows = ['<table class="students">', "<tr><th>student</th><th>score</th><th>items not passed</th></tr>"]
     for result in results:
-        missed = ", ".join(item.id + (" (partial)" if item.status == "partial" else "")
-                           for item in result.items if item.status != "passed") or "none"
-        rows.append(f"<tr><td>{_link(result.student)}</td><td>{_number(result.score)} / {_number(rubric.max_score)}</td>"
-                    f"<td>{escape(missed)}</td></tr>")
+        if result.has_problem:
+            missed = "submission problem: " + ", ".join(sorted({str(p["kind"]) for p in result.problems}))
+        else:
+            missed = ", ".join(item.id + (" (partial)" if item.status == "partial" else "")
+                               for item in result.items if item.status != "passed") or "none"
+        rows.append(f'<tr><td>{_link(result.student)}</td><td class="score">{_number(result.score)} / '
+                    f"{_number(rubric.max_score)}</td><td>{escape(missed)}</td></tr>")
     return [*rows, "</table>"]
+
+
+def _isolation_section(results: list[SubmissionResult]) -> list[str]:
+    """The isolation each submission was graded under: the grader's own settings, for the instructor only."""
+    groups: dict[str, tuple[dict, list[str]]] = {}
+    for result in results:
+        key = json.dumps(result.isolation, sort_keys=True, default=str)
+        groups.setdefault(key, (result.isolation, []))[1].append(result.student)
+    lines = ["<h2>Isolation</h2>"]
+    for isolation, students in groups.values():
+        who = "every submission" if len(groups) == 1 else ", ".join(students)
+        if not isolation:
+            lines.append(f"<p>No isolation was recorded for {escape(who)}.</p>")
+            continue
+        lines += [f"<p>Graded with, for {escape(who)}:</p>", '<table class="isolation">']
+        lines += [f"<tr><th>{escape(str(k))}</th><td>{escape(_plain(v))}</td></tr>" for k, v in isolation.items()]
+        lines.append("</table>")
+    return lines
 
 
 def _dashboard_html(results: list[SubmissionResult], rubric: Rubric) -> str:
     results = sorted(results, key=lambda r: r.student)
-    scores = [r.score for r in results]
-    summary = (f"{len(results)} students; mean {_number(statistics.mean(scores))}, "
-               f"median {_number(statistics.median(scores))} out of {_number(rubric.max_score)}") if scores else "0 students"
+    # A submission with a problem was not judged on its answers: it is listed first and counted apart.
+    graded = [r for r in results if not r.has_problem]
+    scores = [r.score for r in graded]
+    stopped = len(results) - len(graded)
+    summary = f"{len(results)} student{'' if len(results) == 1 else 's'}"
+    if stopped:
+        summary += (f": {len(graded)} graded, {stopped} with a submission problem (listed first, and left out of "
+                    f"the score histogram, the pass rates and the mistakes)")
+    if scores:
+        summary += (f"; mean {_number(statistics.mean(scores))}, median {_number(statistics.median(scores))} "
+                    f"out of {_number(rubric.max_score)}" + (f" over the {len(graded)} graded" if stopped else ""))
     body = [
         f"<h1>{escape(rubric.title)}</h1>",
-        f'<p class="summary">{escape(summary)}</p>',
+        f'<p class="summary">{escape(summary)}.</p>',
+        *_problems_section(results),
         "<h2>Scores</h2>", _histogram_svg(scores, rubric.max_score),
-        "<h2>Pass rate per item</h2>", _pass_rate_svg(results, rubric),
-        "<h2>Most frequent mistakes</h2>", *_mistakes_table(results, rubric),
+        "<h2>Pass rate per item, the lowest first</h2>",
+        f'<p class="note">Of the {len(graded)} graded submissions. The colour repeats the pass rate printed beside '
+        f"each bar.</p>",
+        _pass_rate_svg(graded, rubric),
+        "<h2>Most frequent mistakes</h2>", *_mistakes_table(graded, rubric),
         "<h2>Students</h2>", *_students_table(results, rubric),
+        *_isolation_section(results),
     ]
     return _page(f"{rubric.title}: class report", body)
 
@@ -341,39 +447,39 @@ def _item_section(item: ItemResult, rubric: Rubric) -> list[str]:
         f'<section class="item" id="{escape(item.id)}">',
         f"<h2>{escape(item.id)}: {escape(item.name)}</h2>",
         f'<p><span class="status-{escape(shown_status(item))}">{escape(shown_status(item))}</span>, '
-        f"{_number(item.score)} / {_number(item.max_score)} points"
-        f"{'' if item.visibility == 'visible' else f' ({escape(item.visibility)})'}</p>",
+        f"{_number(item.score)} / {_number(item.max_score)} points</p>",
     ]
     if item.output:
         lines.append(_pre(item.output))
-    # A hidden item tells only whether it passed, whatever the result carries.
-    if item.visibility != "hidden":
-        if item.diagnosis:
-            hint = rubric.hint(item.diagnosis)
+    if item.diagnosis:
+        hint = rubric.hint(item.diagnosis)
+        # A check writes the mistake and its hint into the output already; the hint is said once.
+        if f"known mistake ({item.diagnosis})" not in item.output and not (hint and hint in item.output):
             lines.append(f'<p class="diagnosis">Known mistake <strong>{escape(item.diagnosis)}</strong>'
                          f"{': ' + escape(hint) if hint else ''}</p>")
-        for key, value in (item.counterexample or {}).items():
-            text = "\n".join(f"{k} = {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
-            lines += [f"<h3>{escape(str(key))}</h3>", _pre(text)]
-        lines += _training_charts(item.details)
+    for key, value in (item.counterexample or {}).items():
+        text = "\n".join(f"{k} = {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
+        lines += [f"<h3>{escape(str(key))}</h3>", _pre(text)]
+    lines += _training_charts(item.details)
     return [*lines, "</section>"]
 
 
 def _student_html(result: SubmissionResult, rubric: Rubric) -> str:
+    """The page a student may read: no hidden item by name, none of the grader's own settings."""
     body = [
         f'<p><a href="../{PAGE}">Back to the class report</a></p>',
         f"<h1>{escape(rubric.title)}: {escape(result.student)}</h1>",
         f'<p class="score">Score: <strong>{_number(result.score)} / {_number(result.max_score)}</strong></p>',
     ]
-    for item in result.items:
+    body += [f'<div class="problem"><strong>Submission problem:</strong> {_message(str(problem["message"]))}</div>'
+             for problem in result.problems]
+    for item in student_items(result):
         body += _item_section(item, rubric)
-    body.append("<h2>Isolation</h2>")
-    if result.isolation:
-        body.append('<table class="isolation">')
-        body += [f"<tr><th>{escape(str(k))}</th><td>{escape(_plain(v))}</td></tr>" for k, v in result.isolation.items()]
-        body.append("</table>")
-    else:
-        body.append("<p>No isolation was recorded.</p>")
+    count, points, score = hidden_summary(result)
+    if count:
+        body += ["<h2>Hidden items</h2>",
+                 f'<p class="hidden-summary">{count} hidden item{"" if count == 1 else "s"}: '
+                 f"{_number(score)} / {_number(points)} points.</p>"]
     return _page(f"{rubric.title}: {result.student}", body)
 
 

@@ -1,26 +1,23 @@
-"""HTML reports: built from hand-made results, checked as text and in headless Chromium."""
+"""HTML reports: built from hand-made results and checked as text (tests/engine/test_dashboard_browser.py
+renders them in headless Chromium)."""
 
-import base64
-import fcntl
-import json
-import os
 import random
-import select
-import subprocess
-import time
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 
-from grader.reports.html import HISTOGRAM_BINS, write_html_reports
-from grader.results import ItemResult, SubmissionResult
+from grader.reports.html import HISTOGRAM_BINS, histogram_edges, write_html_reports
+from grader.results import ItemResult, SubmissionResult, problem
 
-CHROMIUM = Path("/usr/bin/chromium")
 PAYLOAD = "<script>alert(1)</script>"
 ISOLATION = {"process": True, "namespaces": True, "rlimits": {"RLIMIT_AS": 4294967296},
              "landlock": {"abi": 7, "tcp_denied": True}, "seccomp": False}
+FLIPPED = "This looks like a known mistake (flipped_kernel): "  # how a check writes a diagnosis into its output
+STOPPED = "Not graded: the submission problem above stopped it."
+SYNTAX = problem("syntax", "softmax.py", "softmax.py, line 3: invalid syntax")
 
 # student -> {item id: (status, output, diagnosis, counterexample)}; every other item passes.
 FAILURES = {
@@ -31,7 +28,8 @@ FAILURES = {
         "softmax.gradients_batch": ("failed", "Not passed.", None, {"expected": "a hidden expected value"}),
     },
     "carl": {
-        "conv_matrix.published": ("failed", "Wrong values.", "flipped_kernel", {"expected": "[[9, 8]]", "got": "[[1, 2]]"}),
+        "conv_matrix.published": ("failed", "Wrong values.\n" + FLIPPED + "{hint}", "flipped_kernel",
+                                  {"expected": "[[9, 8]]", "got": "[[1, 2]]"}),
         "conv_matrix.property": ("failed", "Wrong values.", "flipped_kernel", None),
         "theory.conv_matrix.entries": ("failed", "Wrong entries.", "flipped_kernel", None),
         "mlp.forward": ("error", "NameError: name 'np' is not defined", None, None),
@@ -39,11 +37,23 @@ FAILURES = {
     "dana": {
         "conv_matrix.published": ("failed", "Wrong values.", "column_major", None),
         "conv_matrix.property": ("failed", "Wrong values.", "flipped_kernel", None),
-        **{i: ("missing", "focal_loss.py is missing.", None, None) for i in
+        **{i: ("missing", "focal_loss.py has no focal_loss.", None, None) for i in
            ("focal_loss.reweight_published", "focal_loss.reweight", "focal_loss.one_per_class",
             "focal_loss.focal", "focal_loss.long_tail")},
     },
+    # One student, four items of one mistake: one student to talk to, not four.
+    "erin": {i: ("failed", "Wrong values.", "bias_is_output", None) for i in
+             ("linear_region.published", "linear_region.property", "theory.linear_region.at_2",
+              "theory.linear_region.at_minus_1")},
+    # A syntax error stops the softmax items; the mistake found elsewhere is not counted with the class's.
+    "fay": {
+        "conv_matrix.published": ("failed", "Wrong values.", "flipped_kernel", None),
+        **{i: ("error", STOPPED, None, None) for i in
+           ("softmax.softmax", "softmax.stability", "softmax.cross_entropy", "softmax.gradients",
+            "softmax.gradients_batch")},
+    },
 }
+PROBLEMS = {"fay": [SYNTAX]}
 
 
 def make_result_named(student: str, rubric) -> SubmissionResult:
@@ -56,9 +66,10 @@ def make_result(student: str, rubric) -> SubmissionResult:
     items = []
     for item in rubric.items:
         status, output, diagnosis, counterexample = FAILURES[student].get(item.id, ("passed", "Passed.", None, None))
+        output = output.replace("{hint}", rubric.hint(diagnosis or ""))
         items.append(ItemResult(item.id, item.name, item.points if status == "passed" else 0.0, item.points,
                                 status, item.visibility, output, diagnosis, counterexample))
-    return SubmissionResult(student, items, ISOLATION, "r" * 64, "s" * 64)
+    return SubmissionResult(student, items, ISOLATION, "r" * 64, "s" * 64, problems=PROBLEMS.get(student, []))
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +106,19 @@ class Page(HTMLParser):
         self.text.append(data)
 
     def bars(self, chart: str) -> list[dict]:
-        return [a for tag, a, svg in self.elements if tag == "rect" and a.get("class") == "bar" and svg == f"chart {chart}"]
+        return [a for tag, a, svg in self.elements
+                if tag == "rect" and "bar" in a.get("class", "").split() and svg == f"chart {chart}"]
+
+
+def table_rows(text: str, name: str) -> list[str]:
+    """The rows after the header of <table class="name">, as HTML."""
+    table = text[text.index(f'<table class="{name}">'):]
+    return table[:table.index("</table>")].split("<tr>")[2:]
+
+
+def section(text: str, item_id: str) -> str:
+    part = text[text.index(f'id="{item_id}"'):]
+    return part[:part.index("</section>")]
 
 
 def all_files(folder: Path) -> dict[str, bytes]:
@@ -108,38 +131,6 @@ def all_files(folder: Path) -> dict[str, bytes]:
 def test_every_page_is_written(dashboard, results):
     assert dashboard.name == "report.html"
     assert sorted(all_files(dashboard.parent)) == sorted(["report.html", *(f"{r.student}/report.html" for r in results)])
-
-
-def test_histogram_has_one_bar_per_bin_and_counts_every_student(dashboard, results, rubric):
-    page = Page(dashboard)
-    [svg] = [a for tag, a, _ in page.elements if tag == "svg" and a["class"] == "chart histogram"]
-    assert svg["role"] == "img" and svg["aria-label"]
-    bars = page.bars("histogram")
-    assert len(bars) == HISTOGRAM_BINS
-    # Out of 59 in bins 5.9 wide: dana 43 in the 8th, carl 49 in the 9th, ben 57 and ada 59 in the last.
-    assert [int(b["data-count"]) for b in bars] == [0, 0, 0, 0, 0, 0, 0, 1, 1, 2]
-    assert rubric.max_score == 59 and sorted(r.score for r in results) == [43, 49, 57, 59]
-
-
-def test_pass_rate_has_one_bar_per_rubric_item(dashboard, rubric):
-    page = Page(dashboard)
-    bars = page.bars("pass-rate")
-    assert [b["data-item"] for b in bars] == [item.id for item in rubric.items]
-    rates = {b["data-item"]: float(b["data-rate"]) for b in bars}
-    assert rates["conv_matrix.published"] == 0.5 and rates["focal_loss.focal"] == 0.75 and rates["mlp.backward"] == 1.0
-
-
-def test_mistakes_table_counts_diagnoses_and_names_the_students(dashboard, rubric):
-    text = dashboard.read_text()
-    table = text[text.index('<table class="mistakes">'):]
-    table = table[:table.index("</table>")]
-    rows = table.split("<tr>")[2:]
-    assert rows[0].startswith("<td>flipped_kernel</td>")  # the most frequent first
-    assert "<td>4</td>" in rows[0] and 'href="carl/report.html"' in rows[0] and 'href="dana/report.html"' in rows[0]
-    assert "ben" not in rows[0]
-    assert rubric.mistake_hints["flipped_kernel"].split()[0] in rows[0]
-    no_max = next(row for row in rows if "no_max_subtraction" in row)
-    assert "<td>1</td>" in no_max and 'href="ben_jerry/report.html"' in no_max
 
 
 def test_student_output_is_text_never_markup(dashboard):
@@ -176,22 +167,142 @@ def test_links_resolve_both_ways(dashboard, results):
         assert "../report.html" in Page(student_page).links
 
 
-def test_student_page_shows_items_diagnosis_counterexample_and_isolation(dashboard, results, rubric):
+def test_histogram_bins_are_whole_points_and_count_the_graded(dashboard, results, rubric):
+    page = Page(dashboard)
+    [svg] = [a for tag, a, _ in page.elements if tag == "svg" and a["class"] == "chart histogram"]
+    assert svg["role"] == "img" and svg["aria-label"]
+    bars = page.bars("histogram")
+    # Out of 59: bins 6 points wide, 0 to 60. dana 43 in [42, 48), carl 49 and erin 51 in [48, 54),
+    # ben 57 and ada 59 in [54, 60]; fay (49, a syntax error) is left out.
+    assert [(int(b["data-low"]), int(b["data-high"])) for b in bars] == [(lo, lo + 6) for lo in range(0, 60, 6)]
+    assert [int(b["data-count"]) for b in bars] == [0, 0, 0, 0, 0, 0, 0, 1, 2, 2]
+    assert rubric.max_score == 59 and sorted(r.score for r in results) == [43, 49, 49, 51, 57, 59]
+    labels = re.findall(r'<text class="edge"[^>]*>([^<]*)</text>', dashboard.read_text())
+    assert labels == [str(edge) for edge in range(0, 61, 6)]
+
+
+@pytest.mark.parametrize("max_score, edges", [
+    (59, list(range(0, 61, 6))), (60, list(range(0, 61, 6))), (7, list(range(8))), (10, list(range(11))),
+    (100, list(range(0, 101, 10))), (101, list(range(0, 111, 11))), (12.5, list(range(0, 15, 2))), (0, [0, 1]),
+])
+def test_histogram_edges_are_integers_covering_the_maximum(max_score, edges):
+    found = histogram_edges(max_score)
+    assert found == edges and all(type(edge) is int for edge in found)
+    assert found[-1] >= max_score and len(found) - 1 <= HISTOGRAM_BINS
+
+
+def test_pass_rates_are_sorted_lowest_first_and_coloured_by_band(dashboard, rubric):
+    bars = Page(dashboard).bars("pass-rate")
+    assert sorted(b["data-item"] for b in bars) == sorted(item.id for item in rubric.items)
+    rates = [float(b["data-rate"]) for b in bars]
+    assert rates == sorted(rates)
+    order = [item.id for item in rubric.items]
+    for first, second in zip(bars, bars[1:]):  # equal rates keep the rubric's order
+        if first["data-rate"] == second["data-rate"]:
+            assert order.index(first["data-item"]) < order.index(second["data-item"])
+    by_item = {b["data-item"]: b for b in bars}
+    # Of the five graded: fay's wrong conv_matrix.published and stopped softmax items are not counted.
+    assert [b["data-item"] for b in bars[:2]] == ["conv_matrix.published", "conv_matrix.property"]
+    assert float(by_item["conv_matrix.published"]["data-rate"]) == 0.6
+    assert float(by_item["softmax.softmax"]["data-rate"]) == 1.0
+    for bar in bars:
+        rate = float(bar["data-rate"])
+        expected = "high" if rate >= 0.8 else "mid" if rate >= 0.5 else "low"
+        assert bar["data-band"] == expected and f"band-{expected}" in bar["class"].split()
+    text = dashboard.read_text()
+    assert ">3/5 (60%)</text>" in text and ">4/5 (80%)</text>" in text  # the rate is written, not only coloured
+    assert all(label in text for label in ("below 50%", "50% to 79%", "80% or more"))  # the legend
+    assert "softmax.gradients_batch (hidden)" in text  # the instructor's page shows hidden items too
+    assert "Of the 5 graded submissions" in text
+
+
+def test_a_low_pass_rate_is_red(rubric, tmp_path):
+    dashboard = write_html_reports([make_result("carl", rubric), make_result("dana", rubric)], rubric, tmp_path)
+    bars = {b["data-item"]: b for b in Page(dashboard).bars("pass-rate")}
+    assert bars["conv_matrix.published"]["data-band"] == "low" and bars["theory.conv_matrix.entries"]["data-band"] == "mid"
+    assert Page(dashboard).bars("pass-rate")[0]["data-rate"] == "0.0000"
+
+
+def test_mistakes_table_counts_students_with_the_failed_items_beside(dashboard, rubric):
+    rows = table_rows(dashboard.read_text(), "mistakes")
+    counts = {re.match(r"<td>([^<]*)</td>", row)[1]: tuple(int(n) for n in re.findall(r'<td class="count \w+">(\d+)</td>', row))
+              for row in rows}
+    # erin failed four items of bias_is_output: one student, four items, after two students' flipped_kernel.
+    assert counts == {"flipped_kernel": (2, 4), "bias_is_output": (1, 4), "column_major": (1, 1), "no_max_subtraction": (1, 1)}
+    assert [re.match(r"<td>([^<]*)</td>", row)[1] for row in rows] == list(counts)  # in that order
+    assert 'href="carl/report.html"' in rows[0] and 'href="dana/report.html"' in rows[0]
+    assert "ben" not in rows[0] and "fay" not in rows[0]  # fay's submission problem keeps her out
+    assert rubric.mistake_hints["flipped_kernel"].split()[0] in rows[0]
+    assert 'href="erin/report.html"' in rows[1] and "linear_region.property" in rows[1]
+
+
+def test_submission_problems_come_first_and_apart_from_wrong_answers(dashboard):
+    text = dashboard.read_text()
+    assert text.index("<h2>Submission problems</h2>") < text.index("<h2>Scores</h2>") < text.index('<table class="mistakes">')
+    [row] = table_rows(text, "problems")
+    assert row == ('<td><a href="fay/report.html">fay</a></td><td>syntax</td><td>softmax.py</td>'
+                   "<td>softmax.py, line 3: invalid syntax</td></tr>\n")
+    assert "6 students: 5 graded, 1 with a submission problem" in text
+    fay = next(row for row in table_rows(text, "students") if ">fay<" in row)
+    assert "submission problem: syntax" in fay and "softmax.softmax" not in fay
+
+
+def test_no_problem_says_so(rubric, tmp_path):
+    text = write_html_reports([make_result("ada_lovelace", rubric)], rubric, tmp_path).read_text()
+    assert "None: every submission was read and imported." in text and 'class="problems"' not in text
+    assert '<p class="summary">1 student; mean 59, median 59 out of 59.</p>' in text
+
+
+def test_scores_never_wrap(dashboard):
+    text = dashboard.read_text()
+    assert re.search(r"\.score, \.count \{ white-space: nowrap; \}", text)
+    rows = table_rows(text, "students")
+    assert len(rows) == 6 and all('<td class="score">' in row for row in rows)
+
+
+def test_isolation_is_on_the_dashboard_only(dashboard):
+    pages = {name: data.decode() for name, data in all_files(dashboard.parent).items()}
+    assert "<th>landlock</th><td>abi: 7, tcp_denied: yes</td>" in pages.pop("report.html")
+    assert "Graded with, for every submission:" in "".join(Page(dashboard).text)
+    for name, text in pages.items():
+        assert 'class="isolation"' not in text and "landlock" not in text and "RLIMIT" not in text, name
+
+
+def test_student_page_shows_items_diagnosis_and_counterexample(dashboard, results, rubric):
     carl = (dashboard.parent / "carl" / "report.html").read_text()
     score = next(r.score for r in results if r.student == "carl")
     assert f"Score: <strong>{score:g} / {rubric.max_score:g}</strong>" in carl
-    assert all(f'id="{item.id}"' in carl for item in rubric.items)
-    assert "flipped_kernel" in carl and rubric.mistake_hints["flipped_kernel"][:30] in carl
+    visible = [item for item in rubric.items if item.visibility != "hidden"]
+    assert [m for m in re.findall(r'<section class="item" id="([^"]+)">', carl)] == [item.id for item in visible]
     assert "<h3>expected</h3>\n<pre>\n[[9, 8]]</pre>" in carl and "<h3>got</h3>\n<pre>\n[[1, 2]]</pre>" in carl
     assert "NameError: name &#x27;np&#x27; is not defined" in carl
-    assert '<table class="isolation">' in carl and "<th>landlock</th><td>abi: 7, tcp_denied: yes</td>" in carl
 
 
-def test_hidden_item_says_only_whether_it_passed(dashboard):
+def test_each_diagnosis_hint_is_said_once(dashboard, rubric):
+    carl = (dashboard.parent / "carl" / "report.html").read_text()
+    hint = rubric.hint("flipped_kernel")
+    # Once in the check's output for the first item, once as the page's own line for the others.
+    for item_id in ("conv_matrix.published", "conv_matrix.property", "theory.conv_matrix.entries"):
+        assert section(carl, item_id).count(hint) == 1, item_id
+    assert 'class="diagnosis"' not in section(carl, "conv_matrix.published")
+    assert 'class="diagnosis"' in section(carl, "conv_matrix.property")
+
+
+def test_hidden_items_are_one_summary_line(dashboard, rubric):
     ben = (dashboard.parent / "ben_jerry" / "report.html").read_text()
-    section = ben[ben.index('id="softmax.gradients_batch"'):]
-    section = section[:section.index("</section>")]
-    assert "Not passed." in section and "(hidden)" in section and "hidden expected value" not in ben
+    hidden = [item for item in rubric.items if item.visibility == "hidden"]
+    for item in hidden:
+        assert item.id not in ben and item.name not in ben
+    points = sum(item.points for item in hidden)
+    assert f'<p class="hidden-summary">{len(hidden)} hidden items: {points - 1:g} / {points:g} points.</p>' in ben
+    assert "hidden expected value" not in ben and "(hidden)" not in ben
+
+
+def test_a_submission_problem_is_said_once_at_the_top(dashboard):
+    fay = (dashboard.parent / "fay" / "report.html").read_text()
+    assert fay.count("softmax.py, line 3: invalid syntax") == 1
+    assert fay.index('<div class="problem"><strong>Submission problem:</strong> softmax.py, line 3') < fay.index("<section")
+    assert STOPPED in section(fay, "softmax.softmax")
 
 
 def test_same_results_give_identical_files(results, rubric, tmp_path):
@@ -208,152 +319,12 @@ def test_a_name_that_would_leave_the_folder_is_refused(rubric, tmp_path):
         write_html_reports([result], rubric, tmp_path)
 
 
-# ---- in a browser ------------------------------------------------------------
-
-
-class Chromium:
-    """Headless Chromium driven with the DevTools protocol over --remote-debugging-pipe
-    (NUL-separated JSON on fds 3 and 4), so no websocket client is needed."""
-
-    def __init__(self, profile: Path, log: Path):
-        to_child, self._send_fd = os.pipe()
-        self._recv_fd, from_child = os.pipe()
-
-        def wire():  # through fds above 10 first, so that neither dup2 overwrites the other's source
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_child, from_child)]
-            os.dup2(high[0], 3)
-            os.dup2(high[1], 4)
-
-        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--remote-debugging-pipe", f"--user-data-dir={profile}", "--window-size=1200,900"]
-        with open(log, "w") as stderr:
-            self.process = subprocess.Popen([str(CHROMIUM), *flags, "about:blank"], stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=stderr, pass_fds=(3, 4), preexec_fn=wire)
-        os.close(to_child)
-        os.close(from_child)
-        self._buffer, self._id, self._events = b"", 0, []
-
-    def _receive(self, deadline: float) -> dict:
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._recv_fd], [], [], left)[0]:
-                raise TimeoutError("chromium did not answer in time")
-            chunk = os.read(self._recv_fd, 1 << 16)
-            if not chunk:
-                raise EOFError("chromium closed the pipe")
-            self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
-    def call(self, method: str, session: str | None = None, **params) -> dict:
-        self._id += 1
-        message = {"id": self._id, "method": method, "params": params, **({"sessionId": session} if session else {})}
-        os.write(self._send_fd, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + 20
-        while True:
-            answer = self._receive(deadline)
-            if answer.get("id") == self._id:
-                assert "error" not in answer, answer["error"]
-                return answer["result"]
-            self._events.append(answer)
-
-    def _wait_for(self, method: str, session: str) -> None:
-        deadline = time.monotonic() + 20
-        while not any(e.get("method") == method and e.get("sessionId") == session for e in self._events):
-            self._events.append(self._receive(deadline))
-
-    def open(self, path: Path, measure: str) -> tuple[list[str], object, bytes]:
-        """Load a page in a fresh tab: (console problems, the value of `measure`, a PNG screenshot)."""
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        for domain in ("Runtime", "Log", "Page"):
-            self.call(f"{domain}.enable", session)
-        self._events.clear()
-        self.call("Page.navigate", session, url=path.resolve().as_uri())
-        self._wait_for("Page.loadEventFired", session)
-        value = self.call("Runtime.evaluate", session, expression=measure, returnByValue=True)["result"].get("value")
-        png = base64.b64decode(self.call("Page.captureScreenshot", session)["data"])
-        problems = [problem for e in self._events if e.get("sessionId") == session for problem in console_problems(e)]
-        self.call("Target.closeTarget", targetId=target)
-        return problems, value, png
-
-    def close(self) -> None:
-        try:
-            self.call("Browser.close")
-            self.process.wait(10)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-            os.close(self._send_fd)
-            os.close(self._recv_fd)
-
-
-def console_problems(event: dict) -> list[str]:
-    """What DevTools would show in red or yellow: uncaught exceptions, console.error/warn, failed loads."""
-    method, params = event.get("method"), event.get("params", {})
-    if method == "Runtime.exceptionThrown":
-        details = params["exceptionDetails"]
-        return [f"uncaught: {details.get('exception', {}).get('description', details['text'])}"]
-    if method == "Runtime.consoleAPICalled" and params["type"] in ("error", "warning", "assert"):
-        return [f"console.{params['type']}: " + " ".join(str(a.get("value", a.get("description"))) for a in params["args"])]
-    if method == "Log.entryAdded" and params["entry"]["level"] in ("error", "warning"):
-        return [f"{params['entry']['source']}: {params['entry']['text']}"]
-    if method == "Page.javascriptDialogOpening":
-        return [f"dialog: {params['message']}"]
-    return []
-
-
-CHART_BOXES = """({
-  charts: [...document.querySelectorAll('svg.chart')].map(svg => {
-    const box = svg.getBoundingClientRect();
-    const drawn = [...svg.querySelectorAll('rect.bar')].filter(r => r.getBoundingClientRect().height > 0 && r.getBoundingClientRect().width > 0);
-    return {kind: svg.getAttribute('class'), width: box.width, height: box.height, drawn: drawn.length};
-  }),
-  text: document.body.innerText,
-})"""
-
-
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing; install it with: apt-get update && apt-get install -y chromium")
-    folder = tmp_path_factory.mktemp("chromium")
-    browser = Chromium(folder / "profile", folder / "stderr.log")
-    yield browser
-    browser.close()
-
-
-def png_size(png: bytes) -> tuple[int, int]:
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-
-
-def test_the_console_check_catches_a_broken_page(chromium, tmp_path):
-    broken = tmp_path / "broken.html"
-    broken.write_text('<!DOCTYPE html><meta charset="utf-8"><img src="absent.png">'
-                      '<script>console.error("boom")</script><script>nonexistent()</script>')
-    problems, _, _ = chromium.open(broken, "1")
-    assert any("nonexistent is not defined" in p for p in problems), problems
-    assert any(p == "console.error: boom" for p in problems), problems
-    assert any("ERR_FILE_NOT_FOUND" in p for p in problems), problems
-
-
-def test_dashboard_renders_its_charts_in_chromium(chromium, dashboard, rubric):
-    problems, page, png = chromium.open(dashboard, CHART_BOXES)
-    assert problems == []
-    charts = {chart["kind"]: chart for chart in page["charts"]}
-    assert set(charts) == {"chart histogram", "chart pass-rate"}
-    assert all(chart["width"] > 100 and chart["height"] > 100 for chart in charts.values()), charts
-    assert charts["chart histogram"]["drawn"] == 3  # three bins hold somebody
-    assert charts["chart pass-rate"]["drawn"] == len(rubric.items)  # every item is passed by someone
-    assert "Most frequent mistakes" in page["text"] and "ben_jerry" in page["text"]
-    assert png_size(png)[0] == 1200 and len(png) > 20_000
-
-
-def test_student_page_renders_the_payload_as_text_in_chromium(chromium, dashboard):
-    problems, page, png = chromium.open(dashboard.parent / "ben_jerry" / "report.html", CHART_BOXES)
-    assert problems == []
-    assert PAYLOAD in page["text"] and "Back to the class report" in page["text"]
-    assert png_size(png)[0] == 1200
+def test_a_problem_message_is_text_and_keeps_its_lines(rubric, tmp_path):
+    message = f'{PAYLOAD}.py has a syntax error at line 2:\n    def f(x)\n            ^\nSyntaxError: expected \':\''
+    result = make_result("ada_lovelace", rubric)
+    result.problems = [problem("syntax", f"{PAYLOAD}.py", message)]
+    dashboard = write_html_reports([result], rubric, tmp_path)
+    for text in (dashboard.read_text(), (tmp_path / "ada_lovelace" / "report.html").read_text()):
+        assert "<script" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;.py has a syntax error" in text
+        assert "<pre>\n&lt;script&gt;alert(1)&lt;/script&gt;.py has a syntax error at line 2:\n    def f(x)\n            ^\n" in text
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;.py</td>" in dashboard.read_text()

@@ -9,7 +9,7 @@ from grader.gradescope import to_results_json
 from grader.reports.feedback import feedback_markdown
 from grader.reports.html import write_html_reports
 from grader.results import ItemResult, SubmissionResult, result_from_dict
-from tests.engine.test_html_report import CHART_BOXES, Chromium, chromium, png_size  # noqa: F401 (a fixture)
+from tests.engine.chromium import CHART_BOXES, chromium, png_size  # noqa: F401 (a fixture)
 
 HOSTILE = "<script>alert(1)</script>"
 CLASSES = [str(d) for d in range(10)]
@@ -145,8 +145,8 @@ def test_partial_status_is_styled_and_not_counted_as_passed(page, rubric):
     assert '<span class="status-partial">partial</span>, 4 / 6 points' in text and ".status-partial {" in text
     dashboard = (page.parent.parent / "report.html").read_text()
     train = training_item(rubric, "train").id
-    assert f'<rect class="bar" data-item="{train}" data-rate="0.0000"' in dashboard
-    assert f'<rect class="partial-share" data-item="{train}" data-rate="1.0000"' in dashboard
+    assert f'<rect class="bar band-low" data-item="{train}" data-rate="0.0000"' in dashboard
+    assert f'<rect class="partial-share band-low" data-item="{train}" data-rate="1.0000"' in dashboard
     assert f"{train} (partial)" in dashboard
 
 
@@ -163,11 +163,12 @@ def test_unreadable_numbers_are_left_out_not_drawn(rubric, tmp_path):
     item = ItemResult("x.y", "x", 0.0, 1.0, "failed", "visible", "", details=details)
     hidden = ItemResult("x.hidden", "h", 0.0, 1.0, "failed", "hidden", "Not passed.", details=details)
     out = write_html_reports([SubmissionResult("f", [item, hidden], {}, "", "")], rubric, tmp_path).parent
-    sections = Sections((out / "f" / "report.html").read_text())
+    text = (out / "f" / "report.html").read_text()
+    sections = Sections(text)
     assert [b["data-value"] for b in sections.find("x.y", "rect", "per-class", "bar")] == ["0.5000"]
     assert not any(t == "polyline" for t, _, _ in sections.items["x.y"])
     assert [line["data-above"] for line in sections.find("x.y", "line", "per-class", "tier")] == ["0.5000"]
-    assert not any(t == "svg" for t, _, _ in sections.items["x.hidden"])
+    assert "x.hidden" not in sections.items and text.count("<svg") == 1  # a hidden item is only counted, never drawn
     assert "| a | 50.0% | ? |" in feedback_markdown(SubmissionResult("f", [item], {}, "", ""), "T")
 
 
