@@ -31,7 +31,8 @@ from grader.checks import RUNNERS, Context, Verdict
 from grader.checks.training import DataError
 from grader.files import write_text_atomically
 from grader.identity import entry_name, report_folder, safe_name
-from grader.results import ItemResult, SubmissionResult
+from grader.problems import file_problems, import_problem, stopping_key, unreadable
+from grader.results import ItemResult, SubmissionResult, stopped_output
 from grader.rubric import Item, Rubric, load_rubric
 from grader.secret import fingerprint, secret_path
 from grader.submission import SubmissionError, discard, open_submission
@@ -97,7 +98,8 @@ def scratch_base() -> str | None:
 
 
 def item_result(item: Item, verdict: Verdict) -> ItemResult:
-    hidden = item.visibility == "hidden"
+    """The item in full, hidden or not: result.json is the instructor's copy, and every report a
+    student reads chooses what to show through grader.reports.audience."""
     return ItemResult(
         id=item.id,
         name=item.name,
@@ -105,12 +107,11 @@ def item_result(item: Item, verdict: Verdict) -> ItemResult:
         max_score=item.points,
         status=verdict.status,
         visibility=item.visibility,
-        # A hidden item says only whether it passed.
-        output=("Passed." if verdict.status == "passed" else "Not passed.") if hidden else printable(verdict.output),
-        diagnosis=None if hidden else verdict.diagnosis,
-        relation=None if hidden or verdict.relation is None else printable(verdict.relation),
-        counterexample=None if hidden else printable_data(verdict.counterexample),
-        details=None if hidden else verdict.details,
+        output=printable(verdict.output),
+        diagnosis=verdict.diagnosis,
+        relation=None if verdict.relation is None else printable(verdict.relation),
+        counterexample=printable_data(verdict.counterexample),
+        details=verdict.details,
     )
 
 
@@ -142,6 +143,8 @@ class _Run:
     graded: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
     isolation: dict = field(default_factory=dict)
+    problems: dict = field(default_factory=dict)  # (kind, file) -> problem, in the order found
+    stopped: dict = field(default_factory=dict)  # item id -> the (kind, file) of the problem that stopped it
     starts: int = 0
     deadline: float | None = None  # set when the first child is up: a cold zygote is not the student's time
 
@@ -183,11 +186,42 @@ def _serve(group: list[Item], submission, rubric: Rubric, run: _Run, options: di
             run.graded[item.id] = _check(context, item)
             run.seconds[item.id] = round(time.monotonic() - item_started, 4)
         run.isolation = run.isolation or process.isolation
+        _note_import_problems(group, context, process, run)
     finally:
         if process is not None:
             run.starts += process.starts
             process.close()
         discard(scratch)
+
+
+def _note_import_problems(group: list[Item], context: Context, process: StudentProcess, run: _Run) -> None:
+    """Modules that raised on import become the submission's problems, and the items they stopped say so.
+    Every child imports before it is given any input, so a hidden item's child reports nothing hidden here."""
+    for module, outcome in process.failed_imports.items():
+        verdict = context.imports.get(module)
+        if verdict is None:
+            continue
+        found = import_problem(f"{module}.py", outcome, verdict.output)
+        key = (found["kind"], found["file"])
+        run.problems.setdefault(key, found)
+        for item in group:
+            if run.graded.get(item.id) is verdict:  # the import's own verdict, not a later failure
+                run.stopped[item.id] = key
+
+
+def _note_missing_files(selected: list[Item], files: set, run: _Run) -> None:
+    """The items a missing file stopped; the problem takes the check's own words (which may name
+    the file that was probably meant)."""
+    told = set()
+    for item in selected:
+        verdict = run.graded.get(item.id)
+        key = stopping_key(item, files, run.problems) if verdict is not None and verdict.status == "missing" else None
+        if key is None or key not in run.problems:
+            continue
+        run.stopped[item.id] = key
+        if key[0] == "missing" and key not in told:
+            told.add(key)
+            run.problems[key]["message"] = printable(verdict.output)
 
 
 def _note_dependencies(selected: list[Item], graded: dict) -> None:
@@ -244,7 +278,15 @@ def _grade(path, rubric, *, zygote, strict, hide, items, progress, explain, stud
     started = time.monotonic()
     run, submission = _Run(), None
     try:
-        submission = open_submission(path)
+        try:
+            submission = open_submission(path)
+        except SubmissionError as error:
+            found = unreadable(str(error))
+            run.problems[(found["kind"], None)] = found
+            run.stopped = {item.id: (found["kind"], None) for item in selected}
+            raise
+        for found in [*getattr(submission, "problems", ()), *file_problems(selected, set(submission.files))]:
+            run.problems[(found["kind"], found["file"])] = found
         options = {"hide": hide, "zygote": zygote, "strict": strict, "progress": progress, "explain": explain,
                    "gpu": any(item.device == "auto" for item in selected),
                    "training": any(item.kind == "training" for item in selected)}
@@ -256,13 +298,17 @@ def _grade(path, rubric, *, zygote, strict, hide, items, progress, explain, stud
         failure = Verdict("error", f"The submission could not be opened: {error}" if isinstance(error, SubmissionError)
                           else grader_error("grading this submission", error))
         run.graded = {item.id: run.graded.get(item.id, failure) for item in selected}
+    if submission is not None:
+        _note_missing_files(selected, set(submission.files), run)
     _note_dependencies(selected, run.graded)
+    for item_id, key in run.stopped.items():  # a missing file's items stay "missing"; the others, "error"
+        status = "missing" if key[0] in ("missing", "no_code") else "error"
+        run.graded[item_id] = Verdict(status, stopped_output(run.problems[key]))
     results = [item_result(item, run.graded[item.id]) for item in selected]
     timing = {"total_s": round(time.monotonic() - started, 4), "items_s": run.seconds, "process_starts": run.starts}
     return SubmissionResult(student, results, run.isolation, rubric.sha256,
                             submission.sha256 if submission is not None else "", timing=timing,
-                            draw=fingerprint(rubric.secret))
-
+                            draw=fingerprint(rubric.secret), problems=list(run.problems.values()))
 
 # What tools leave beside the students' entries; any other folder or zip is someone's submission,
 # whatever its name (a student may well call theirs "..." or ".me").

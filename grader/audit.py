@@ -507,10 +507,10 @@ def _score(planned: Plan, results: dict, names: dict) -> list[str]:
             continue
         result = results[name]
         # A mutant that cannot be imported shows nothing about the rubric: the audit built it wrong.
-        errors = [graded for graded in result.items
-                  if graded.output.startswith(("grader error", f"importing {mutant.file} "))]
+        errors = [found["message"] for found in result.problems if found["kind"] in ("syntax", "import")] + \
+                 [graded.output for graded in result.items if graded.output.startswith("grader error")]
         if errors:
-            mutant.error = errors[0].output.splitlines()[0]
+            mutant.error = errors[0].splitlines()[0]
             problems.append(f"{mutant.id}: {mutant.error}")
             continue
         lost = [graded for graded in result.items if graded.score < expected.get(graded.id, 0.0) - 1e-9]

@@ -108,6 +108,12 @@ def _worker_failure(student: str, rubric: Rubric, error: BaseException) -> Submi
                             draw=fingerprint(rubric.secret))
 
 
+def problems_line(problems: list[dict]) -> str:
+    """The submission's problems on one line: each one's kind, file and the first line of its message."""
+    return "; ".join(f"{found['kind']}{' ' + found['file'] if found['file'] else ''}: "
+                     f"{(found['message'].splitlines() or [''])[0][:200]}" for found in problems)
+
+
 class _OneLine(logging.Formatter):
     """Each record's message on one line, whatever a name or an error message holds; tracebacks as they are."""
 
@@ -170,6 +176,8 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
         statuses = {item.status for item in result.items}
         log.info("%s %s: %g/%g%s", "kept" if resumed else "graded", result.student, result.score, result.max_score,
                  "" if resumed else f" in {result.timing.get('total_s', 0):.2f} s, statuses {sorted(statuses)}")
+        if result.problems:
+            log.warning("%s: %s", result.student, problems_line(result.problems))
         if on_done:
             on_done(result, resumed)
 

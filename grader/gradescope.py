@@ -14,7 +14,8 @@ import zipfile
 from pathlib import Path
 
 from grader.files import write_text_atomically
-from grader.results import SubmissionResult, shown_status
+from grader.reports.audience import problem_heading
+from grader.results import SubmissionResult
 from grader.rubric import VISIBILITIES, Rubric, RubricError, load_rubric
 from grader.secret import create_secret, read_secret
 
@@ -84,8 +85,10 @@ def _fence(text: str) -> str:
 
 
 def _item_output(item) -> str:
-    if item.visibility == "hidden" or not item.output:
-        return item.output  # "Passed." / "Not passed.": nothing more is shown
+    # In full for every item, hidden ones too: a test whose visibility is "hidden" is shown to
+    # the course's staff only, never to the student.
+    if not item.output:
+        return item.output
     parts = [_fence(item.output)]
     for key, value in (item.counterexample or {}).items():
         text = "\n".join(f"{k} = {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
@@ -98,7 +101,7 @@ def _test(rubric_item, graded) -> dict:
     if graded is None:
         score, status, output, tags = 0.0, "not graded", "This item was not graded.", []
     else:
-        score, status, output = graded.score, shown_status(graded), _item_output(graded)
+        score, status, output = graded.score, graded.status, _item_output(graded)
         tags = [graded.diagnosis] if graded.diagnosis else []
     return {
         "score": score,
@@ -114,10 +117,22 @@ def _test(rubric_item, graded) -> dict:
     }
 
 
-def _summary(tests: list[dict], rubric: Rubric, score: float) -> str:
-    passed = sum(test["status"] == "passed" for test in tests)
-    lines = [f"**Score: {score:g} / {rubric.max_score:g}**", "",
-             f"{passed} of {len(tests)} items passed."]
+def _problems(result: SubmissionResult) -> list[str]:
+    """The submission's problems, once: the tests they stopped say so briefly."""
+    if not result.problems:
+        return []
+    lines = ["", "**Problems with this submission** (they stopped some items before their answers could be checked):", ""]
+    for found in result.problems:
+        lines += [f"- {problem_heading(found)}", "", _fence(found["message"])]
+    return lines
+
+
+def _summary(tests: list[dict], rubric: Rubric, score: float, result: SubmissionResult) -> str:
+    # Only tests a student sees now are counted: this summary must not tell how the others went.
+    shown = [test for test in tests if test["visibility"] == "visible"]
+    passed = sum(test["status"] == "passed" for test in shown)
+    lines = [f"**Score: {score:g} / {rubric.max_score:g}**", *_problems(result), "",
+             f"{passed} of {len(shown)} visible items passed."]
     unseen = {}
     for item in rubric.items:
         if item.visibility != "visible":
@@ -125,7 +140,7 @@ def _summary(tests: list[dict], rubric: Rubric, score: float) -> str:
             unseen[item.visibility] = (count + 1, points + item.points)
     count, points = unseen.get("hidden", (0, 0.0))
     lines.append(f"{points:g} points are in {count} hidden item{'s' if count != 1 else ''}"
-                 + (": they count in the score, and show only whether they passed." if count else "."))
+                 + (": they count in the score, and are not shown." if count else "."))
     for visibility, when in (("after_due_date", "after the due date"), ("after_published", "once grades are published")):
         if visibility in unseen:
             count, points = unseen[visibility]
@@ -141,7 +156,7 @@ def to_results_json(result: SubmissionResult, rubric: Rubric, execution_time: fl
     return {
         "score": score,
         "execution_time": round(max(execution_time, 0.001), 3),
-        "output": _summary(tests, rubric, score),
+        "output": _summary(tests, rubric, score, result),
         "output_format": "md",
         "stdout_visibility": "hidden",
         "visibility": "visible",
@@ -153,6 +168,7 @@ def to_results_json(result: SubmissionResult, rubric: Rubric, execution_time: fl
             "submission_sha256": result.submission_sha256,
             "grader_version": result.grader_version,
             "isolation": result.isolation,
+            "problems": result.problems,
         },
     }
 

@@ -10,7 +10,9 @@ from grader import __version__
 
 STATUSES = ("passed", "partial", "failed", "error", "timeout", "missing")
 # What can stop a whole submission before its answers are judged, counted apart from wrong answers.
-PROBLEM_KINDS = ("unreadable", "no_code", "missing", "syntax", "import")
+STOPPING_KINDS = ("unreadable", "no_code", "missing", "syntax", "import")
+# A name that is not valid UTF-8 stops nothing itself: the file is left out (and so may be missing).
+PROBLEM_KINDS = (*STOPPING_KINDS, "bad_name")
 
 
 @dataclass
@@ -85,6 +87,25 @@ def problem(kind: str, file: str | None, message: str) -> dict:
     if kind not in PROBLEM_KINDS:
         raise ValueError(f"unknown problem kind {kind!r}")
     return {"kind": kind, "file": file, "message": message}
+
+
+def stopped_output(found: dict) -> str:
+    """The whole output of an item that `found` stopped: short, since the problem itself is told once.
+    A missing file's message is one short line already ("f.py was not submitted."): it is its items' output."""
+    if found["kind"] == "missing":
+        return found["message"]
+    what = {"unreadable": "the submission could not be opened",
+            "no_code": "none of the Python files this assignment grades was submitted",
+            "syntax": f"{found['file']} has a syntax error",
+            "import": f"{found['file']} failed on import"}[found["kind"]]
+    return f"Not graded: {what} (see the submission's problems)."
+
+
+def stopped_items(result: "SubmissionResult") -> dict[str, dict]:
+    """item id -> the problem that stopped it, for the items whose output points to one."""
+    pointers = {stopped_output(found): found for found in result.problems if found.get("kind") in STOPPING_KINDS}
+    return {item.id: pointers[item.output] for item in result.items
+            if item.status in ("error", "missing") and item.output in pointers}
 
 
 def shown_status(item: ItemResult) -> str:

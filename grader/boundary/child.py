@@ -47,7 +47,11 @@ def _error(scratch: str, error: BaseException) -> dict:
     lines = traceback.format_exception(type(error), error, error.__traceback__)
     # Drop the frames of this file and make paths relative, so messages repeat exactly.
     text = "".join(line for line in lines if __file__ not in line).replace(scratch + os.sep, "")
-    return {"ok": False, "error": {"type": type(error).__name__, "message": str(error)[:2000], "traceback": text[-4000:]}}
+    reply = {"type": type(error).__name__, "message": str(error)[:2000], "traceback": text[-4000:]}
+    if isinstance(error, SyntaxError):  # where, as data: a report need not read it back out of the message
+        reply["syntax_at"] = [str(error.filename or "").replace(scratch + os.sep, "")[:300], error.lineno or 0,
+                              str(error.msg or "")[:300]]
+    return {"ok": False, "error": reply}
 
 
 class Server:

@@ -45,10 +45,19 @@ class Outcome:
     output: str = ""
     seconds: float = 0.0  # wall time
     cpu_seconds: float = 0.0  # CPU time of the submission's processes (see Clock)
+    syntax_at: tuple[str, int, str] | None = None  # (file, line, what) of a SyntaxError, as the child reported it
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+def _syntax_at(value) -> tuple[str, int, str] | None:
+    """(file, line, what) from the child's reply, when it is exactly that shape: the child is not trusted."""
+    if type(value) is list and len(value) == 3 and type(value[0]) is str and type(value[1]) is int \
+            and type(value[2]) is str:
+        return value[0][:300], value[1], value[2][:300]
+    return None
 
 
 @dataclass
@@ -95,6 +104,7 @@ class StudentProcess:
         self.starts = 0
         self._child: _Child | None = None
         self._modules: list[str] = []
+        self.failed_imports: dict[str, Outcome] = {}  # module -> what importing it raised
 
     # ---- lifecycle ----------------------------------------------------------
 
@@ -238,6 +248,7 @@ class StudentProcess:
             error_type=str(error.get("type", ""))[:200],
             message=str(error.get("message", ""))[:2000],
             traceback=str(error.get("traceback", ""))[:4000].replace(self.plan.scratch + os.sep, ""),
+            syntax_at=_syntax_at(error.get("syntax_at")),
             output=output,
             seconds=seconds,
             cpu_seconds=cpu_seconds,
@@ -257,6 +268,8 @@ class StudentProcess:
         outcome = self._request({"op": "import", "module": module}, timeout_s)
         if outcome.ok and module not in self._modules:
             self._modules.append(module)
+        if outcome.status == "error":
+            self.failed_imports[module] = outcome
         return outcome
 
     def call(self, module: str, expr: str, inputs: dict, timeout_s: float, torch_module=None) -> Outcome:

@@ -20,14 +20,19 @@ def verdict(test_file: str, item_id: str) -> tuple[bool, str]:
     from rich.console import Console
 
     from grader.api import grade_submission
-    from grader.reports.terminal import print_item
+    from grader.reports.terminal import print_item, print_problems
+    from grader.results import stopped_items
 
     folder = str(Path(test_file).resolve().parent)
     rubric = _rubric(folder)
-    item = grade_submission(folder, rubric, items=[item_id]).item(item_id)
+    result = grade_submission(folder, rubric, items=[item_id])
+    item = result.item(item_id)
     if item.status == "passed":
         return True, ""
     console = Console(file=io.StringIO(), width=110, record=True, color_system=None)
+    stopped = stopped_items(result).get(item_id)
+    if stopped is not None:  # the item says only that this problem stopped it
+        print_problems(console, [stopped])
     print_item(console, item, next(i.call for i in rubric.items if i.id == item_id) or None)
     return False, console.export_text()
 

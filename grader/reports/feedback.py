@@ -1,4 +1,5 @@
-"""feedback.md: what an instructor can forward to a student as it is."""
+"""feedback.md: what an instructor can forward to a student as it is. It shows what a student
+may see (grader.reports.audience): hidden items only as one line, together."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 from grader.files import write_text_atomically
 from grader.identity import report_folder
-from grader.results import SubmissionResult, shown_status
+from grader.reports.audience import hidden_summary, problem_heading, student_items
+from grader.results import SubmissionResult, stopped_items
 from grader.text import printable
 
 _MARK = {"passed": "passed", "partial": "PARTIAL", "failed": "FAILED", "error": "ERROR", "timeout": "TIMED OUT",
@@ -68,21 +70,45 @@ def _fence(text: str) -> str:
 def feedback_markdown(result: SubmissionResult, title: str) -> str:
     # The student's name is an identity (grader.identity): letters, numerals and . _ - only.
     lines = [f"# {title}: feedback for {result.student}", "", f"**Score: {result.score:g} / {result.max_score:g}**", ""]
-    for item in result.items:
+    lines += problems_markdown(result)
+    stopped = stopped_items(result)
+    for item in student_items(result):
+        if item.id in stopped:  # listed under its problem
+            continue
         lines += [f"## {item.id}: {item.name}", "",
-                  f"{_MARK[shown_status(item)]} ({item.score:g} / {item.max_score:g})", ""]
+                  f"{_MARK[item.status]} ({item.score:g} / {item.max_score:g})", ""]
         if item.output:
             lines += [_fence(item.output), ""]
         # The output holds a fixed-width copy of this table; this one reads better once rendered.
-        if item.visibility != "hidden":
-            lines += _per_class_markdown(item.details)
+        lines += _per_class_markdown(item.details)
         if item.counterexample:
             for key in ("input", "expected", "got"):
                 if key in item.counterexample:
                     value = item.counterexample[key]
                     text = "\n".join(f"{k} = {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
                     lines += [f"**{key}**", "", _fence(text), ""]
+    count, points, score = hidden_summary(result)
+    if count:
+        lines += ["## Hidden items", "",
+                  f"{count} hidden item{'s' if count != 1 else ''} worth {points:g} point{'s' if points != 1 else ''}: "
+                  f"{score:g} earned, counted in the score above.", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def problems_markdown(result: SubmissionResult) -> list[str]:
+    """The submission's problems, each told once with the items it stopped (those a student may see)."""
+    if not result.problems:
+        return []
+    stopped, shown = stopped_items(result), student_items(result)
+    lines = ["## Problems with this submission", "",
+             "These stopped items before their answers could be checked; fix them first.", ""]
+    for found in result.problems:
+        lines += [f"### {_cell(problem_heading(found))}", "", _fence(found["message"]), ""]
+        items = [item for item in shown if stopped.get(item.id) is found]
+        if items:
+            lines += ["Not graded because of it: " + ", ".join(
+                f"{_cell(item.id)} ({item.score:g} / {item.max_score:g})" for item in items) + ".", ""]
+    return lines
 
 
 def write_feedback(result: SubmissionResult, title: str, out: Path) -> Path:

@@ -1,6 +1,7 @@
 """What `grader check` prints for a student: a summary table, then one section per item not
 passed, laid out as pytest lays out a failure (the call, each input, expected and got, the
-message, the hint once), then what the self-check did not run.
+message, the hint once), then what the self-check did not run. And the table `grader grade`
+prints for the instructor: one row per submission.
 
 Everything in a result was shaped by student code (what it printed, returned or raised), so
 every piece of it is printed as a rich Text made by grader.text.printable: never as markup,
@@ -16,7 +17,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from grader.results import ItemResult, SubmissionResult, shown_status
+from grader.reports.audience import problem_heading
+from grader.results import ItemResult, SubmissionResult, shown_status, stopped_items
 from grader.text import one_line, printable, sentence
 
 _STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red", "timeout": "red",
@@ -37,9 +39,11 @@ def print_check(console, result: SubmissionResult, calls: dict[str, str], *, tit
     console.print(Text(printable(title), style="bold"), highlight=False)
     for note in notes:
         console.print(Text.assemble(("Note: ", "yellow"), printable(note)), highlight=False)
+    print_problems(console, result.problems)
     console.print(summary_table(result, console.width), highlight=False)
+    stopped = stopped_items(result)  # their problem, printed above, says why
     for item in result.items:
-        if shown_status(item) != "passed" and item.visibility != "hidden":
+        if shown_status(item) != "passed" and item.visibility != "hidden" and item.id not in stopped:
             print_item(console, item, calls.get(item.id))
     unseen = [(what, count, points) for what, count, points in unseen if count]
     if unseen:
@@ -54,6 +58,45 @@ def print_check(console, result: SubmissionResult, calls: dict[str, str], *, tit
     console.print()
     console.print(Text(f"Visible checks: {result.score:g} of {result.max_score:g} points{verdict}",
                        style="bold green" if not lost else "bold red"), highlight=False)
+
+
+def print_problems(console, problems: list[dict]) -> None:
+    """Each problem once: its heading, then its message as it is (a traceback's tail keeps its columns)."""
+    for found in problems:
+        console.print(Text.assemble(("Problem: ", "bold red"), (one_line(problem_heading(found)), "bold")), highlight=False)
+        for line in printable(found["message"]).splitlines():
+            console.print(Text("  " + line), soft_wrap=True, highlight=False)
+    if problems:
+        console.print()
+
+
+# ---- a batch, for the instructor ------------------------------------------------------
+
+
+def batch_table(results: list[SubmissionResult], title: str) -> Table:
+    """One row per submission: its score, its problems (each once, with how many items it stopped),
+    and the other items it did not pass."""
+    table = Table(title=Text(printable(title)))
+    table.add_column("student")
+    table.add_column("score", justify="right")
+    if any(result.problems for result in results):
+        table.add_column("problem")
+    table.add_column("not passed")
+    for result in results:
+        stopped = stopped_items(result)
+        lost = [f"{i.id} ({i.status}{', ' + i.diagnosis if i.diagnosis else ''})" for i in result.items
+                if i.status != "passed" and i.id not in stopped]
+        row = [Text(printable(result.student)), Text(f"{result.score:g} / {result.max_score:g}")]
+        if len(table.columns) == 4:
+            lines = []
+            for found in result.problems:
+                count = sum(1 for other in stopped.values() if other is found)
+                lines.append(one_line(problem_heading(found))
+                             + (f" ({count} item{'s' if count != 1 else ''} not graded)" if count else ""))
+            row.append(Text("\n".join(lines) or "-", style="yellow" if lines else ""))
+        row.append(Text("\n".join(one_line(line) for line in lost) or "-"))
+        table.add_row(*row)
+    return table
 
 
 # ---- the summary ---------------------------------------------------------------------

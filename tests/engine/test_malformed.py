@@ -7,6 +7,7 @@ import pytest
 
 from grader.api import grade_submission
 from grader.boundary import IsolationError, Zygote
+from grader.results import stopped_items
 
 ADA = Path(__file__).resolve().parents[2] / "submissions" / "ada_lovelace"
 CONV_ITEMS = ["conv_matrix.published", "conv_matrix.property"]
@@ -58,10 +59,12 @@ CASES = {
 def test_broken_code_is_reported_and_contained(tmp_path, rubric, zygote, case):
     filename, source, attacked, status, message = CASES[case]
     result = grade_submission(submission(tmp_path, filename, source), rubric, zygote=zygote, items=attacked + BYSTANDERS)
+    stopped = stopped_items(result)  # a module that does not import is the submission's problem, told there
     for item_id in attacked:
         item = result.item(item_id)
         assert (item.status, item.score) == (status, 0.0), item.output
-        assert message in item.output, item.output
+        told = stopped[item_id]["message"] if item_id in stopped else item.output
+        assert message in told, item.output
     for item_id in BYSTANDERS:
         assert result.item(item_id).status == "passed", result.item(item_id).output
 
@@ -71,7 +74,9 @@ def test_a_broken_zip_is_an_error_verdict_not_a_crash(tmp_path, rubric, zygote):
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     result = grade_submission(bad, rubric, zygote=zygote)
     assert result.score == 0 and {item.status for item in result.items} == {"error"}
-    assert "not a readable zip" in result.items[0].output
+    assert [found["kind"] for found in result.problems] == ["unreadable"]
+    assert "not a readable zip" in result.problems[0]["message"]
+    assert {item.output for item in result.items} == {"Not graded: the submission could not be opened (see the submission's problems)."}
 
 
 def test_a_zipped_folder_grades_like_the_folder(tmp_path, rubric, zygote):

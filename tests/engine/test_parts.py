@@ -160,13 +160,15 @@ def test_a_lost_item_that_runs_code_another_item_found_wrong_says_so(tmp_path, r
     assert note not in graded(tmp_path / "right", rubric, zygote, {}, ["mlp.forward", "mlp.backward"]).item("mlp.backward").output
 
 
-def test_a_file_that_fails_to_import_is_noted_on_the_dependent_item_only(tmp_path, rubric, zygote):
-    """Both items share the one verdict of an mlp.py that does not import: the note goes to a copy."""
+def test_a_file_that_fails_to_import_stops_its_items_with_one_problem_and_no_notes(tmp_path, rubric, zygote):
+    """Both items share the one verdict of an mlp.py that does not import: the submission's problem says why,
+    once; each item only points to it (a note that one runs the other would send the student the wrong way)."""
     result = graded(tmp_path, rubric, zygote, {"mlp.py": "def mlp_forward(:\n"}, ["mlp.forward", "mlp.backward"])
     forward, backward = result.item("mlp.forward"), result.item("mlp.backward")
     assert forward.status == backward.status == "error"
-    assert "This item runs" not in forward.output
-    assert "and mlp.forward could not use it (error): fix that first" in backward.output
+    assert [(found["kind"], found["file"]) for found in result.problems] == [("syntax", "mlp.py")]
+    assert "mlp.py has a syntax error at line 1" in result.problems[0]["message"]
+    assert forward.output == backward.output == "Not graded: mlp.py has a syntax error (see the submission's problems)."
 
 
 def test_an_error_the_catalogue_knows_is_named(tmp_path, parts_rubric, zygote):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader.api import grade_submission
-from grader.results import SubmissionResult
+from grader.results import SubmissionResult, stopped_items
 from grader.rubric import load_rubric
 from tests.machine import can_have
 
@@ -71,13 +71,16 @@ def grade(path, rubric, zygote, attacked: list[str], others: list[str], **kwargs
 
 def assert_contained(result: SubmissionResult, attacked: list[str], others: list[str],
                      statuses=NOT_PASSED, message: str | None = None) -> None:
-    """Attacked items get 0 with one of `statuses` and an explanation; every other item keeps its points."""
+    """Attacked items get 0 with one of `statuses` and an explanation; every other item keeps its points.
+    An item a submission-level problem stopped (its module raised on import) is explained by that problem."""
+    stopped = stopped_items(result)
     for item_id in attacked:
         item = result.item(item_id)
         assert item.score == 0 and item.status in statuses, f"{item_id}: {item.status} {item.score}\n{item.output}"
         assert item.output.strip(), f"{item_id} says nothing about why"
+        told = item.output + (f"\n{stopped[item_id]['message']}" if item_id in stopped else "")
         if message is not None:
-            assert message in item.output, f"{message!r} not in {item_id}'s output:\n{item.output}"
+            assert message in told, f"{message!r} not in {item_id}'s output:\n{told}"
     for item_id in others:
         item = result.item(item_id)
         assert item.status == "passed" and item.score == item.max_score, f"bystander {item_id}: {item.status}\n{item.output}"

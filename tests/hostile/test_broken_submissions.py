@@ -24,6 +24,7 @@ import torch
 import yaml
 
 from grader.api import grade_submission
+from grader.results import stopped_output
 from grader.rubric import load_rubric
 from grader.submission import open_submission
 
@@ -46,11 +47,14 @@ def marker_path() -> Path:
 
 
 def assert_refused(result, message: str) -> None:
-    """The submission was not opened at all: every item an error that says why, nothing scored."""
+    """The submission was not opened at all: one problem that says why, every item an error pointing to it, nothing scored."""
     assert result.score == 0
+    assert [found["kind"] for found in result.problems] == ["unreadable"], result.problems
+    said = result.problems[0]["message"]
+    assert "could not be opened" in said and message in said, said
     for item in result.items:
         assert item.status == "error", f"{item.id}: {item.status}\n{item.output}"
-        assert "could not be opened" in item.output and message in item.output, item.output
+        assert item.output == stopped_output(result.problems[0]), item.output
 
 
 def patch_zip(raw: bytes, name: str, **fields) -> bytes:

@@ -1,5 +1,6 @@
-"""What a student sees of a hidden item is whether it passed: which way it failed would be a channel
-out of the hidden inputs (a submission can choose to crash, hang or return garbage on them)."""
+"""What a student sees of hidden items is one summary line (how many, their points, the points earned):
+which item failed, and which way, would be a channel out of the hidden inputs (a submission can choose
+to crash, hang or return garbage on them). Gradescope shows a hidden test to the course's staff only."""
 
 import pytest
 
@@ -22,14 +23,16 @@ def _result(rubric, status: str) -> SubmissionResult:
 def test_a_hidden_item_fails_one_way_in_every_student_report(bundled, status):
     result = _result(bundled, status)
     feedback = feedback_markdown(result, bundled.title)
-    section = feedback[feedback.index("## conv_matrix.rectangular"):].split("## ")[1]
-    assert "FAILED (0 / 2)" in section
-    assert all(mark not in feedback for mark in ("ERROR", "TIMED OUT", "MISSING"))
+    assert "conv_matrix.rectangular" not in feedback and "Not passed." not in feedback
+    assert all(mark not in feedback for mark in ("FAILED", "ERROR", "TIMED OUT", "MISSING"))
+    assert "5 hidden items worth 8 points: 6 earned" in feedback
     page = _student_html(result, bundled)  # the hidden items are one summary line, with no status
     assert "conv_matrix.rectangular" not in page and 'class="hidden-summary"' in page
     assert all(f'class="status-{word}"' not in page for word in ("failed", "error", "timeout", "missing"))
-    test = next(t for t in to_results_json(result, bundled, 1.0)["tests"] if t["number"] == "conv_matrix.rectangular")
-    assert test["status"] == "failed" and test["extra_data"]["status"] == "failed"
+    data = to_results_json(result, bundled, 1.0)
+    test = next(t for t in data["tests"] if t["number"] == "conv_matrix.rectangular")
+    assert test["visibility"] == "hidden" and test["status"] == "failed" and test["extra_data"]["status"] == status
+    assert "conv_matrix.rectangular" not in data["output"] and "21 of 21 visible items passed." in data["output"]
 
 
 @pytest.mark.parametrize("hidden", ["\u061c", "\U000e0041", "\u202e", "\u200b", "\u2066", "\x9b", "\x1b", "\x07",
