@@ -35,6 +35,7 @@ from grader.problems import file_problems, import_problem, stopping_key, unreada
 from grader.results import ItemResult, SubmissionResult, stopped_output
 from grader.rubric import Item, Rubric, load_rubric
 from grader.secret import fingerprint, secret_path
+from grader.submission import NOT_SUBMISSIONS, find_submissions  # noqa: F401  (part of this API)
 from grader.submission import SubmissionError, discard, open_submission
 from grader.text import one_line, printable, printable_data
 
@@ -309,20 +310,6 @@ def _grade(path, rubric, *, zygote, strict, hide, items, progress, explain, stud
     return SubmissionResult(student, results, run.isolation, rubric.sha256,
                             submission.sha256 if submission is not None else "", timing=timing,
                             draw=fingerprint(rubric.secret), problems=list(run.problems.values()))
-
-# What tools leave beside the students' entries; any other folder or zip is someone's submission,
-# whatever its name (a student may well call theirs "..." or ".me").
-NOT_SUBMISSIONS = {"__MACOSX", "__pycache__", ".git", ".hg", ".svn", ".ipynb_checkpoints", ".DS_Store", ".Trashes",
-                   ".Spotlight-V100", ".fseventsd"}
-
-
-def find_submissions(folder) -> list[Path]:
-    """The student folders and .zip files directly inside `folder`, by name."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise NotADirectoryError(f"{folder} is not a folder of submissions")
-    found = [p for p in folder.iterdir() if p.name not in NOT_SUBMISSIONS and (p.is_dir() or p.suffix.lower() == ".zip")]
-    return sorted(found, key=lambda p: p.name)
 
 
 def write_result(result: SubmissionResult, out) -> Path:

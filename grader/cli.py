@@ -1,4 +1,8 @@
-"""Command-line entry point. Argument parsing and printing only; the work lives in grader.api."""
+"""Command-line entry point. Argument parsing and printing only; the work lives in grader.api.
+
+Imports are lazy, and every argument is checked (the folder, the rubric) before anything heavy
+loads: a mistyped name is answered at once, without waiting for torch or a sandbox.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from pathlib import Path
 
 from grader import __version__
 
-DEFAULT_RUBRIC = "rubrics/assignment2.yaml"
+RUBRIC_HELP = "rubric file (default: the one [tool.grader] rubric = ... names in the nearest pyproject.toml above here)"
+SUBMISSIONS_FIX = "put one folder or .zip per student there"
 
 
 def _positive(text: str) -> int:
@@ -31,11 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     rubric = commands.add_parser("rubric", help="work with rubric files")
     rubric_commands = rubric.add_subparsers(dest="rubric_command", required=True)
     validate = rubric_commands.add_parser("validate", help="check a rubric completely, without running student code")
-    validate.add_argument("file", help="the rubric YAML file")
+    validate.add_argument("file", nargs="?", help="the rubric YAML file (default: the course's, as for --rubric)")
 
     grade = commands.add_parser("grade", help="grade every submission (folder or .zip) in a folder")
     grade.add_argument("submissions", help="folder holding one folder or .zip per student")
-    grade.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric file (default {DEFAULT_RUBRIC})")
+    grade.add_argument("--rubric", help=RUBRIC_HELP)
     grade.add_argument("--out", default="results", help="where reports go (default results/)")
     grade.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
     grade.add_argument("--resume", action="store_true", help="keep results already written for the same rubric and submission")
@@ -48,14 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="run the visible checks on your own submission")
     check.add_argument("submission", nargs="?", default=".", help="your submission folder (default: here)")
-    check.add_argument("--rubric", help=f"a rubric, or a kit's .selfcheck/checks.bin (default: the kit the folder, or the "
-                                        f"working folder, is; else {DEFAULT_RUBRIC})")
+    check.add_argument("--rubric", help="a rubric, or a kit's .selfcheck/checks.bin (default: the kit the folder, or the "
+                                        "working folder, is; else the course's rubric, as for grade)")
     check.add_argument("--json", metavar="FILE", help="also write the result, with its timings, to FILE as JSON")
 
     gradescope = commands.add_parser("gradescope", help="build or run the Gradescope autograder")
     gradescope_commands = gradescope.add_subparsers(dest="gradescope_command", required=True)
     build = gradescope_commands.add_parser("build", help="write the autograder zip to upload")
-    build.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric file (default {DEFAULT_RUBRIC})")
+    build.add_argument("--rubric", help=RUBRIC_HELP)
     build.add_argument("-o", "--output", default="autograder.zip", help="the zip to write (default autograder.zip)")
     run = gradescope_commands.add_parser("run", help="grade /autograder/submission into /autograder/results")
     run.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"), help="the autograder root")
@@ -64,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     trusted.add_argument("rubric", help="the rubric whose reference packages to list")
 
     audit = commands.add_parser("audit", help="measure a rubric's strength by grading mutants of its reference")
-    audit.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric file (default {DEFAULT_RUBRIC})")
+    audit.add_argument("--rubric", help=RUBRIC_HELP)
     audit.add_argument("--out", default="audit", help="where audit.json, audit.html and survivors/ go (default audit/)")
     audit.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1, help="mutants graded at once (default: cores)")
     audit.add_argument("--training", action="store_true", help="also audit training items (each mutant trains a model)")
@@ -72,13 +77,60 @@ def build_parser() -> argparse.ArgumentParser:
     kit = commands.add_parser("kit", help="build the student kit: the visible checks without the solutions")
     kit_commands = kit.add_subparsers(dest="kit_command", required=True)
     kit_build = kit_commands.add_parser("build", help="write the kit as a folder, or a zip when -o ends in .zip")
-    kit_build.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric file (default {DEFAULT_RUBRIC})")
+    kit_build.add_argument("--rubric", help=RUBRIC_HELP)
     kit_build.add_argument("-o", "--output", required=True, help="the folder (new or empty) or .zip to write")
 
     commands.add_parser("isolation", help="show the isolation layers student code gets on this machine, as JSON")
     doctor = commands.add_parser("doctor", help="check which isolation layers work here and what strict grading would refuse")
-    doctor.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric whose required layers to check (default {DEFAULT_RUBRIC})")
+    doctor.add_argument("--rubric", help="rubric whose required layers to check (default: the course's, as for grade; "
+                                         "without one, only the machine is checked)")
     return parser
+
+
+def fail(message: str) -> int:
+    """A harness error told in one line, with its fix: exit status 2."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def rubric_file(given: str | None) -> str | None:
+    """The rubric a command uses: --rubric when given, else the one the course's settings name
+    (grader.course). None after saying, in one line, why there is none and what to do."""
+    from grader.course import CourseError, course_rubric
+
+    if given is not None:
+        if os.path.isfile(given):
+            return given
+        fail(f"{given} is a folder, not a rubric: give the rubric's YAML file" if os.path.isdir(given) else
+             f"no rubric at {given}: check the path (or name none, to use the one your course's pyproject.toml names)")
+        return None
+    try:
+        return str(course_rubric())
+    except CourseError as error:
+        fail(str(error))
+        return None
+
+
+def submissions_problem(folder: str) -> str | None:
+    """Why `folder` holds nothing to grade, with the fix; None when it holds a submission."""
+    from grader.submission import find_submissions
+
+    if not os.path.exists(folder):
+        return f"{folder} does not exist: give the folder that holds one folder or .zip per student"
+    if not os.path.isdir(folder):
+        return (f"{folder} is a file, not a folder: give the folder that holds one folder or .zip per student "
+                f"(to check one submission, use grader check)")
+    try:
+        entries = os.listdir(folder)
+        found = find_submissions(folder)
+    except OSError as error:
+        return f"cannot read {folder} ({error.strerror or error}): fix its permissions"
+    if not entries:
+        return f"{folder} is empty: {SUBMISSIONS_FIX}"
+    if not found:
+        return (f"no submissions in {folder}: {SUBMISSIONS_FIX} (it holds {len(entries)} other "
+                f"entr{'ies' if len(entries) > 1 else 'y'}; to check one student's folder, use grader check)")
+    return None
 
 
 def _rubric_or_report(path: str, summary: bool = False, secret: bool = True):
@@ -108,7 +160,10 @@ def describe_progress(item_id: str, report: dict) -> str:
     return text
 
 
-def validate_rubric(path: str) -> int:
+def validate_rubric(given: str | None) -> int:
+    path = rubric_file(given)
+    if path is None:
+        return 2
     rubric = _rubric_or_report(path, summary=True)
     if rubric is None:
         return 2
@@ -142,7 +197,24 @@ def _progress_bar(console):
     return Progress(*columns, console=console, transient=True)
 
 
+def _note_undecodable(paths) -> None:
+    """Say which entries' names are not valid UTF-8, and what each is filed as: they are graded all the same."""
+    from grader.identity import identities
+    from grader.submission import is_utf8, shown_name
+
+    for path, student in identities(paths).items():
+        if not is_utf8(path.name):
+            print(f"note: the name {shown_name(path.name)} is not valid UTF-8; that submission is graded and "
+                  f"filed as {student}", file=sys.stderr)
+
+
 def grade(args) -> int:
+    problem = submissions_problem(args.submissions)
+    if problem:
+        return fail(problem)
+    args.rubric = rubric_file(args.rubric)
+    if args.rubric is None:
+        return 2
     strict = args.strict if args.strict is not None else args.backend == "ray"
     if args.backend == "ray":
         try:
@@ -152,14 +224,17 @@ def grade(args) -> int:
             return 2
     else:
         _start_batch(args.rubric, args.jobs)
+    from contextlib import nullcontext
+
     from rich.console import Console
     from rich.table import Table
 
-    from grader.api import find_submissions
     from grader.batch import OutputError, grade_folder
     from grader.boundary import IsolationError
     from grader.checks.training import DataError
+    from grader.progress import ProgressLines
     from grader.reports.html import write_html_reports
+    from grader.submission import find_submissions
     from grader.text import terminal
 
     console = Console()
@@ -170,20 +245,23 @@ def grade(args) -> int:
         rubric = _with_new_secret(args.rubric, console)
         if rubric is None:
             return 2
-    if not os.path.isdir(args.submissions):
-        print(f"error: {args.submissions} is not a folder; give the folder that holds one folder or .zip per student", file=sys.stderr)
-        return 2
-    with _progress_bar(console) as progress:
-        task = progress.add_task("grading", total=len(find_submissions(args.submissions)))
+    paths = find_submissions(args.submissions)
+    _note_undecodable(paths)
+    # A terminal gets a live bar; a log (CI, a file) gets a plain line per student, or per few.
+    with _progress_bar(console) if console.is_terminal else nullcontext() as bar:
+        if bar is not None:
+            task = bar.add_task("grading", total=len(paths))
+            shown = {"on_start": lambda name: bar.update(task, description=f"grading {name}"),
+                     "on_done": lambda result, resumed: bar.advance(task),
+                     "on_progress": lambda name, item_id, report: bar.update(
+                         task, description=f"grading {name}: {describe_progress(item_id, report)}")}
+        else:
+            print(f"grading {len(paths)} submission{'s' if len(paths) != 1 else ''}", flush=True)
+            lines = ProgressLines(len(paths), lambda text: print(text, flush=True))
+            shown = {"on_done": lambda result, resumed: lines.finished(result.student, kept=resumed)}
         try:
-            batch = grade_folder(
-                args.submissions, rubric, args.out, jobs=args.jobs, resume=args.resume, strict=strict,
-                backend=args.backend, address=args.address,
-                on_start=lambda name: progress.update(task, description=f"grading {name}"),
-                on_done=lambda result, resumed: progress.advance(task),
-                on_progress=lambda name, item_id, report: progress.update(
-                    task, description=f"grading {name}: {describe_progress(item_id, report)}"),
-            )
+            batch = grade_folder(args.submissions, rubric, args.out, jobs=args.jobs, resume=args.resume,
+                                 strict=strict, backend=args.backend, address=args.address, **shown)
         except (IsolationError, DataError, OutputError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
@@ -243,16 +321,22 @@ def _launch_zygote(rubric_path, kit: bool = False) -> None:
 def _self_check_source(args) -> tuple[str | None, str | None]:
     """(what the self-check grades from, and whether it is a kit's record), found without loading it:
     --rubric (a rubric, or a kit's checks.bin), else the kit the folder (or the working folder) is,
-    else the default rubric. (None, why) when there is none."""
+    else the rubric the course's settings name. (None, why) when there is none."""
+    from grader.course import CourseError, course_rubric, course_settings
     from grader.kit import find_kit, is_kit_file, kit_above
 
     if args.rubric:
+        if not os.path.isfile(args.rubric):
+            return None, f"no rubric or kit record at {args.rubric}: check the path"
         return args.rubric, "kit" if is_kit_file(args.rubric) else "rubric"
     kit = (find_kit(args.submission) if os.path.isdir(args.submission) else None) or find_kit(".")
     if kit is not None:
         return str(kit), "kit"
-    if os.path.exists(DEFAULT_RUBRIC):
-        return DEFAULT_RUBRIC, "rubric"
+    try:
+        if course_settings() is not None:  # an instructor's course: its rubric, or why it cannot be used
+            return str(course_rubric()), "rubric"
+    except CourseError as error:
+        return None, str(error)
     above = kit_above(args.submission if os.path.isdir(args.submission) else ".")
     where = (f"run grader check in {above}, the kit's folder" if above else
              "run grader check inside the kit's folder (the one with the .selfcheck folder), or pass --rubric")
@@ -315,6 +399,9 @@ def check(args) -> int:
 
 
 def kit(args) -> int:
+    args.rubric = rubric_file(args.rubric)
+    if args.rubric is None:
+        return 2
     from rich.console import Console
 
     from grader.kit.build import write_kit
@@ -336,6 +423,9 @@ def kit(args) -> int:
 
 
 def audit(args) -> int:
+    args.rubric = rubric_file(args.rubric)
+    if args.rubric is None:
+        return 2
     _start_batch(args.rubric, args.jobs)
     from rich.console import Console
 
@@ -373,6 +463,10 @@ def audit(args) -> int:
 
 
 def gradescope(args) -> int:
+    if args.gradescope_command in ("build", "trusted-paths"):
+        args.rubric = rubric_file(args.rubric)
+        if args.rubric is None:
+            return 2
     from grader import gradescope as autograder
 
     if args.gradescope_command == "build":
@@ -406,6 +500,15 @@ def isolation() -> int:
 
 
 def doctor(args) -> int:
+    from grader.course import CourseError, course_settings
+
+    try:  # a rubric given, or named by the course, must be there; without either, only the machine is checked
+        wanted = args.rubric is not None or course_settings() is not None
+    except CourseError as error:
+        return fail(str(error))
+    rubric_path = rubric_file(args.rubric) if wanted else None
+    if wanted and rubric_path is None:
+        return 2
     from rich.console import Console
     from rich.table import Table
 
@@ -424,14 +527,15 @@ def doctor(args) -> int:
     strict_missing = missing_layers(report, STRICT_LAYERS)
     console.print("grader grade --strict: " + ("would run" if not strict_missing else
                   f"would refuse, missing {', '.join(strict_missing)}"), markup=False, highlight=False)
-    if not os.path.exists(args.rubric):
-        console.print(f"no rubric at {args.rubric}: only the machine was checked", markup=False, highlight=False)
+    if rubric_path is None:
+        console.print("no rubric (no --rubric, and no [tool.grader] rubric in a pyproject.toml above here): "
+                      "only the machine was checked", markup=False, highlight=False)
         return 0
-    rubric = _rubric_or_report(args.rubric)
+    rubric = _rubric_or_report(rubric_path)
     if rubric is None:
         return 2
     missing = missing_layers(report, rubric.requires)
-    console.print(f"{args.rubric} requires {', '.join(rubric.requires) or 'no layer'}: "
+    console.print(f"{rubric_path} requires {', '.join(rubric.requires) or 'no layer'}: "
                   + ("all present" if not missing else f"MISSING {', '.join(missing)}; grading would refuse"),
                   markup=False, highlight=False)
     return 1 if missing else 0
@@ -466,9 +570,6 @@ def run() -> None:
     Every report is written and flushed by then; tearing down torch and the zygote
     the slow way would add most of a second to every command.
     """
-    from grader.boundary.zygote import close_shared
-    from grader.pool import remove_leftovers
-
     try:
         code = main()
     except SystemExit as stop:  # argparse's --help, --version and usage errors
@@ -478,6 +579,11 @@ def run() -> None:
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
-    close_shared()
-    remove_leftovers()
+    # Only what this command loaded can need closing: an argument error loads neither.
+    if "grader.boundary.zygote" in sys.modules:
+        sys.modules["grader.boundary.zygote"].close_shared()
+    if "multiprocessing" in sys.modules:
+        from grader.pool import remove_leftovers
+
+        remove_leftovers()
     os._exit(code)

@@ -5,6 +5,10 @@ sees; the original location is never shown to student code. Caps on size and
 count, depth and name length; no links, no path that leaves the folder, and no
 name that is both a file and a folder. Every check is made before anything is
 written, and a write that fails anyway leaves no scratch folder behind.
+
+A name that is not valid UTF-8 (a byte string the file system allows, which no
+module can be imported as) is left out with everything under it, and the
+submission says so in its problems, the name written with \\xNN escapes.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 MAX_FILES = 200
@@ -32,6 +36,11 @@ IGNORED_NAMES = {".DS_Store", "Thumbs.db"}
 # What zip tools write by default. zipfile inflates bzip2 and lzma without a bound on the
 # output, so a tiny entry lying about its size could fill the grader's memory: refused.
 ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+BAD_NAMES_LISTED = 5  # names not valid UTF-8 reported one by one; the rest in one count
+# What tools leave beside the students' entries; any other folder or zip is someone's submission,
+# whatever its name (a student may well call theirs "..." or ".me").
+NOT_SUBMISSIONS = {"__MACOSX", "__pycache__", ".git", ".hg", ".svn", ".ipynb_checkpoints", ".DS_Store", ".Trashes",
+                   ".Spotlight-V100", ".fseventsd"}
 
 
 class SubmissionError(ValueError):
@@ -43,6 +52,8 @@ class Submission:
     student: str
     source: str
     files: dict[str, bytes]
+    # Submission-level problems found while reading it ({"kind", "file", "message"}): names left out.
+    problems: list[dict] = field(default_factory=list)
 
     @property
     def sha256(self) -> str:
@@ -77,8 +88,37 @@ class Submission:
                                   f"({error.strerror or error})") from None
 
 
+def is_utf8(name: str) -> bool:
+    """Whether a name read from the file system was valid UTF-8 (Python keeps other bytes as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_name(name: str) -> str:
+    """`name` quoted for a message: each byte that is not UTF-8 written \\xNN, control characters escaped."""
+    return "'" + "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else repr(c)[1:-1] for c in name) + "'"
+
+
 def _shown(name: str) -> str:
-    return repr(name if len(name) <= 80 else name[:60] + "..." + name[-17:])
+    return shown_name(name if len(name) <= 80 else name[:60] + "..." + name[-17:])
+
+
+def _bad_names(names: list[str]) -> list[dict]:
+    """The problems that report entries left out because their names are not valid UTF-8 (a folder's ends in /)."""
+    problems = [{"kind": "bad_name", "file": _shown(name)[1:-1],
+                 "message": f"{'the folder' if name.endswith('/') else 'the file'} {_shown(name)} was not graded"
+                            f"{', nor anything in it' if name.endswith('/') else ''}: its name is not valid UTF-8; "
+                            f"rename it (letters, numerals, . _ -) and submit again"}
+                for name in names[:BAD_NAMES_LISTED]]
+    if len(names) > BAD_NAMES_LISTED:
+        rest = len(names) - BAD_NAMES_LISTED
+        problems.append({"kind": "bad_name", "file": None,
+                         "message": f"{rest} more {'entries were' if rest > 1 else 'entry was'} left out for a name "
+                                    f"that is not valid UTF-8; rename them and submit again"})
+    return problems
 
 
 def check_path(name: str) -> PurePosixPath:
@@ -127,7 +167,8 @@ def _add(files: dict, name: str, data: bytes, total: list) -> None:
     files[name] = data
 
 
-def _from_folder(folder: Path) -> dict[str, bytes]:
+def _from_folder(folder: Path, bad: list[str]) -> dict[str, bytes]:
+    """The folder's files; `bad` gets the relative names left out for not being valid UTF-8."""
     files, total, seen = {}, [0], 0
 
     def unreadable(error: OSError):
@@ -139,6 +180,8 @@ def _from_folder(folder: Path) -> dict[str, bytes]:
         if seen > MAX_ENTRIES:
             raise SubmissionError(f"more than {MAX_FILES} files: the folder holds more than {MAX_ENTRIES:,} entries")
         dirs[:] = sorted(d for d in dirs if d not in IGNORED_PARTS and not os.path.islink(os.path.join(root, d)))
+        bad += [f"{here / name}/" for name in dirs if not is_utf8(name)]
+        dirs[:] = [name for name in dirs if is_utf8(name)]
         for name in dirs:  # checked before going in: nothing deeper or longer is ever opened
             check_path(str(here / name))
             if len(here.parts) + 2 > MAX_DEPTH:
@@ -146,6 +189,9 @@ def _from_folder(folder: Path) -> dict[str, bytes]:
         for name in sorted(names):
             relative = here / name
             if not _keep(relative):
+                continue
+            if not is_utf8(name):
+                bad.append(str(relative))
                 continue
             path = Path(root, name)
             info = os.lstat(path)
@@ -223,6 +269,10 @@ def _from_zip(archive: Path) -> dict[str, bytes]:
             return files
     except SubmissionError:
         raise
+    except UnicodeDecodeError as error:  # the zip says its names are UTF-8, and one is not
+        name = _shown(error.object.decode("utf-8", "surrogateescape")) if isinstance(error.object, bytes) else "a file"
+        raise SubmissionError(f"{archive.name} is not a readable zip: it names {name}, which is not valid UTF-8 "
+                              f"though the zip says its names are; rename that file and zip the folder again") from None
     except Exception as error:  # zipfile raises many kinds on a corrupt archive (zlib.error, RuntimeError, ...)
         raise SubmissionError(f"{archive.name} is not a readable zip ({error})") from None
 
@@ -230,11 +280,12 @@ def _from_zip(archive: Path) -> dict[str, bytes]:
 def open_submission(path) -> Submission:
     path = Path(path)
     if path.is_dir():
+        bad: list[str] = []
         try:
-            files = _from_folder(path)
+            files = _from_folder(path, bad)
         except OSError as error:  # a file removed or made unreadable while it was walked
             raise SubmissionError(f"the folder could not be read ({error.strerror or error})") from None
-        return Submission(path.name, str(path), files)
+        return Submission(path.name, str(path), files, _bad_names(bad))
     if path.is_file() and path.suffix.lower() == ".zip":
         return Submission(path.stem, str(path), _from_zip(path))
     raise SubmissionError(f"{path} is neither a folder nor a .zip")
@@ -242,3 +293,12 @@ def open_submission(path) -> Submission:
 
 def discard(scratch: str) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
+
+
+def find_submissions(folder) -> list[Path]:
+    """The student folders and .zip files directly inside `folder`, by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is not a folder of submissions")
+    found = [p for p in folder.iterdir() if p.name not in NOT_SUBMISSIONS and (p.is_dir() or p.suffix.lower() == ".zip")]
+    return sorted(found, key=lambda p: p.name)

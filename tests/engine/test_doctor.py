@@ -1,6 +1,7 @@
 """grader doctor: every layer named, what strict grading would refuse, and the rubric's requirements."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from grader.rubric import RubricError, load_rubric
 
 from .test_malformed import ADA
 
+BUNDLED_RUBRIC = Path(__file__).resolve().parents[2] / "rubrics" / "assignment2.yaml"
 LAYER_NAMES = ("namespaces", "network", "hidden paths", "uid drop", "no_new_privs", "rlimits", "landlock", "seccomp", "cgroups")
 
 
@@ -27,7 +29,7 @@ def test_doctor_fails_when_the_rubric_needs_a_missing_layer(tmp_path, capsys, mo
     real = api.probe_isolation()
     monkeypatch.setattr(api, "probe_isolation", lambda: {**real, "network": False, "namespaces": False})
     rubric = tmp_path / "rubric.yaml"
-    source = (cli.Path(cli.DEFAULT_RUBRIC)).read_text().replace("requires: [process, rlimits]", "requires: [process, network]")
+    source = BUNDLED_RUBRIC.read_text().replace("requires: [process, rlimits]", "requires: [process, network]")
     rubric.write_text(source)
     assert cli.main(["doctor", "--rubric", str(rubric)]) == 1
     out = capsys.readouterr().out
@@ -36,7 +38,7 @@ def test_doctor_fails_when_the_rubric_needs_a_missing_layer(tmp_path, capsys, mo
 
 def test_rubric_names_only_known_layers(tmp_path):
     rubric = tmp_path / "rubric.yaml"
-    rubric.write_text(cli.Path(cli.DEFAULT_RUBRIC).read_text().replace("requires: [process, rlimits]", "requires: [process, apparmor]"))
+    rubric.write_text(BUNDLED_RUBRIC.read_text().replace("requires: [process, rlimits]", "requires: [process, apparmor]"))
     with pytest.raises(RubricError, match="unknown isolation layer 'apparmor'"):
         load_rubric(rubric)
 
