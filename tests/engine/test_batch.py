@@ -93,9 +93,9 @@ def test_resume_regrades_a_changed_submission(batch, small_rubric, tmp_path):
 
 def test_bad_command_lines_say_what_to_do(tmp_path):
     missing = grade(tmp_path / "nowhere")
-    assert missing.returncode == 2 and "is not a folder" in missing.stderr
+    assert missing.returncode == 2 and "does not exist: give the folder that holds" in missing.stderr
     no_rubric = grade(SUBMISSIONS, "--rubric", tmp_path / "none.yaml")
-    assert no_rubric.returncode == 2 and "pass --rubric" in no_rubric.stderr
+    assert no_rubric.returncode == 2 and f"no rubric at {tmp_path / 'none.yaml'}: check the path" in no_rubric.stderr
     usage = grade(SUBMISSIONS, "--jobs", "0")
     assert usage.returncode == 2 and "usage:" in usage.stderr
 
