@@ -33,7 +33,11 @@ def _read(path: Path) -> dict:
 def course_settings(start=None) -> tuple[Path, dict] | None:
     """(the pyproject.toml, its [tool.grader] table) nearest above `start` (default: the working
     folder), or None when no pyproject.toml up to the root has one."""
-    here = Path(start).resolve() if start is not None else Path.cwd()
+    try:
+        here = Path(start).resolve() if start is not None else Path.cwd()
+    except OSError as error:  # the working folder was removed under the shell
+        raise CourseError(f"cannot tell where this runs ({error.strerror or error}): change to the course's folder, "
+                          f"or pass --rubric FILE") from None
     for folder in (here, *here.parents):
         candidate = folder / CONFIG_FILE
         if not os.path.isfile(candidate):  # never raises, whatever the folder's permissions
