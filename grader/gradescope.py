@@ -122,9 +122,9 @@ def _problems(result: SubmissionResult) -> list[str]:
     if not result.problems:
         return []
     lines = ["", "**Problems with this submission** (they stopped some items before their answers could be checked):", ""]
-    for found in result.problems:
-        lines += [f"- {problem_heading(found)}", "", _fence(found["message"])]
-    return lines
+    for found in result.problems:  # its heading inside the block too: a file name is the student's, never markup
+        lines += [_fence(f"{problem_heading(found)}\n\n{found['message']}"), ""]
+    return lines[:-1]
 
 
 def _summary(tests: list[dict], rubric: Rubric, score: float, result: SubmissionResult) -> str:
