@@ -10,11 +10,15 @@ like any other, and the driver writes each submission's result once.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
+import secrets
+import signal
 import tempfile
+import time
 from pathlib import Path
 
 try:
@@ -88,20 +92,107 @@ def _resources(rubric) -> dict:
     return {"num_cpus": 1, "num_gpus": 1 if wants_gpu and gpus >= 1 else 0}
 
 
-def connect(address: str | None, cpus: int) -> None:
-    """Join the cluster at `address` (or RAY_ADDRESS), or start a local instance with `cpus` CPUs."""
+# A local instance's processes are found at the end by what they inherit: this variable in their
+# environment, with a value of the run's own, and files open in the instance's session folder (a
+# process that renames itself overwrites its environment as /proc shows it, but keeps its log files).
+INSTANCE_MARK = "GRADER_RAY_INSTANCE"
+STOP_WAIT_S = 3.0
+
+
+@contextlib.contextmanager
+def connected(address: str | None, cpus: int):
+    """Ray for the block: the cluster at `address` (or RAY_ADDRESS), which is only left, never stopped;
+    else a local instance with `cpus` CPUs, stopped at the end with every process it started, on an
+    error or Ctrl-C too. A driver already connected stays as it is."""
     if ray.is_initialized():
+        yield
         return
-    if address or os.environ.get("RAY_ADDRESS"):
-        ray.init(address=address or os.environ["RAY_ADDRESS"], include_dashboard=False, log_to_driver=False)
-    else:
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        try:
+            yield
+        finally:
+            ray.shutdown()
+        return
+    instance = Instance(secrets.token_hex(16))
+    os.environ[INSTANCE_MARK] = instance.mark
+    try:
+        try:
+            ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+            instance.session = _session_dir()
+        finally:
+            del os.environ[INSTANCE_MARK]  # what this process starts later is none of the instance's
+        yield
+    finally:
+        ray.shutdown()
+        instance.stop()
+
+
+@dataclasses.dataclass
+class Instance:
+    """The processes of a local Ray instance, as /proc shows them (Linux; elsewhere none is found)."""
+
+    mark: str
+    session: str | None = None
+
+    def processes(self) -> list[int]:
+        found = []
+        for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+            if entry.isdigit() and int(entry) != os.getpid() and self._owns(entry):
+                found.append(int(entry))
+        return found
+
+    def _owns(self, pid: str) -> bool:
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                if f"{INSTANCE_MARK}={self.mark}".encode() in handle.read().split(b"\0"):
+                    return True
+            if self.session:
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(self.session + os.sep):
+                        return True
+        except OSError:  # gone, or not ours to read
+            pass
+        return False
+
+    def stop(self, wait_s: float = STOP_WAIT_S) -> list[int]:
+        """SIGTERM to every process still there, SIGKILL to those left after `wait_s`; their ids."""
+        pids = self.processes()
+        if not pids:
+            return pids
+        for pid in pids:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and self.processes():
+            time.sleep(0.05)
+        for pid in self.processes():
+            _signal(pid, signal.SIGKILL)
+        return pids
+
+
+def _session_dir() -> str | None:
+    try:
+        return os.path.realpath(ray._private.worker._global_node.get_session_dir_path())
+    except Exception:  # an API that moved: the environment's mark still finds most of them
+        return None
+
+
+def _signal(pid: int, number: int) -> None:
+    try:
+        os.kill(pid, number)
+    except OSError:  # already gone
+        pass
 
 
 def grade_in_ray(paths, rubric, strict, hide, finish, on_start, on_progress, log, options, *,
                  address=None, jobs=1, worker_failure) -> None:
     """Grade `paths` as Ray tasks, calling finish(result, False) once per submission as each is done."""
-    connect(address, jobs)
+    with connected(address, jobs):
+        _grade(paths, rubric, strict, hide, finish, on_start, on_progress, log, options, worker_failure)
+
+
+def _grade(paths, rubric, strict, hide, finish, on_start, on_progress, log, options, worker_failure) -> None:
     task = ray.remote(max_retries=RETRIES, retry_exceptions=False)(grade_task)
     resources = _resources(rubric)
     log.info("ray: %s, tasks ask for %s", ray.cluster_resources(), resources)

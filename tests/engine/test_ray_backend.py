@@ -73,6 +73,42 @@ def test_a_local_ray_instance_writes_the_local_backends_gradebook(untrained_run,
     assert "ray backend" in (out / "grading.log").read_text()
 
 
+def _session(sid: int) -> dict[int, str]:
+    """The processes of a session, by id, with their names."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                name, fields = handle.read().rsplit(")", 1)
+            if int(fields.split()[3]) == sid:  # after the name: state, ppid, pgrp, session
+                found[int(entry)] = name.split("(", 1)[1]
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def test_a_local_instance_leaves_no_process_behind(small_rubric, tmp_path):
+    """Every process of the instance `--backend ray` starts without an address ends with the command.
+
+    The command runs in a session of its own, which the instance's processes inherit."""
+    shutil.copytree(SUBMISSIONS / "ada_lovelace", tmp_path / "batch" / "ada_lovelace")
+    command = [sys.executable, "-m", "grader", "grade", str(tmp_path / "batch"), "--backend", "ray", "--jobs", "1",
+               "--rubric", str(small_rubric), "--out", str(tmp_path / "out")]
+    grading = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "RAY_ADDRESS": ""}, start_new_session=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen: dict[int, str] = {}
+    while grading.poll() is None:  # the pipe holds the little the command prints
+        seen.update(_session(grading.pid))
+        time.sleep(0.2)
+    output = grading.stdout.read().decode(errors="replace")
+    assert grading.returncode == 0, output[-3000:]
+    assert {"raylet", "gcs_server"} <= set(seen.values()), seen  # the instance was seen running
+    deadline = time.monotonic() + 5
+    while _session(grading.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _session(grading.pid) == {}
+
+
 def _busy(node_id: str, wait_s: float = 10.0) -> bool:
     """Whether the node's CPU is taken, waiting for the cluster's view of resources to catch up."""
     deadline = time.monotonic() + wait_s
