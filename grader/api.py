@@ -286,7 +286,7 @@ def _grade(path, rubric, *, zygote, strict, hide, items, progress, explain, stud
             run.problems[(found["kind"], None)] = found
             run.stopped = {item.id: (found["kind"], None) for item in selected}
             raise
-        for found in [*getattr(submission, "problems", ()), *file_problems(selected, set(submission.files))]:
+        for found in [*submission.problems, *file_problems(selected, set(submission.files))]:
             run.problems[(found["kind"], found["file"])] = found
         options = {"hide": hide, "zygote": zygote, "strict": strict, "progress": progress, "explain": explain,
                    "gpu": any(item.device == "auto" for item in selected),
