@@ -7,6 +7,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 VENV="${GRADER_VENV:-/opt/grader-venv}"
 
 export DEBIAN_FRONTEND=noninteractive
+# Without apt-utils (a minimal image) debconf says it delays package configuration, which changes nothing here.
+export DEBCONF_NOWARNINGS=yes
 apt-get update -q
 # The engine needs Python 3.11 or newer; older images get it as a separate package. libseccomp2 is the
 # system library behind the child's system-call filter (Debian and Ubuntu images have it already).
@@ -22,9 +24,13 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 
 # The CPU build of torch goes in before the project: the project's torch range admits it, so
-# installing the project then pulls no other build. Set TORCH_INDEX_URL to PyTorch's CPU wheel
-# index to get that build; its "+cpu" wheels then win over the default index's.
-"$VENV/bin/python" -m pip install -q torch==2.13.0 ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"}
+# installing the project then pulls no other build. PyTorch's CPU index sits beside the default
+# one, whose 2.13.0 for x86-64 Linux is the CUDA build (GBs); the index's "2.13.0+cpu" matches
+# ==2.13.0 and sorts above it, so pip takes it. TORCH_INDEX_URL names another index (a mirror).
+# Where the index cannot be reached, pip goes on with the default one at once: one retry, a
+# short timeout, and torch alone asked of it (its dependencies come with the project).
+TORCH_INDEX_URL="${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}"
+"$VENV/bin/python" -m pip install -q --no-deps --retries 1 --timeout 10 torch==2.13.0 --extra-index-url "$TORCH_INDEX_URL"
 "$VENV/bin/python" -m pip install -q "$HERE/project"
 "$VENV/bin/python" -m grader --version
 
