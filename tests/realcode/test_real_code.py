@@ -286,3 +286,33 @@ def test_wrong_code_is_told_why(graded):
     print(f"\n{table}\ngraded {len(EXPECTED)} fixtures in {graded.seconds:.1f} s")
     unexplained = [name for name in wrong if not explained(graded(name))]
     assert len(unexplained) <= (1 - WRONG_EXPLAINED_AT_LEAST) * len(wrong), (unexplained, table)
+
+
+# The rows of README.md's table under "Fair to real students' code", by the folder of fixtures.
+README_ROWS = {"focal_loss": "`reweight` / `FocalLoss`", "softmax_classifier": "`softmax_gradients`",
+               "mlp": "`mlp_forward` / `mlp_backward`", "conv_matrix": "`conv_as_matrix`"}
+
+
+def test_the_readme_states_this_corpus_as_it_grades(graded):
+    """The table's counts, "N implementations" and "N of the M wrong ones are told why" in README.md."""
+    readme = re.sub(r"\s+", " ", (ROOT / "README.md").read_text())
+
+    def told(name: str) -> str:
+        lost = [item for item in graded(name).items if item.status != "passed" and item.visibility != "hidden"]
+        if any(item.diagnosis for item in lost):
+            return "named"
+        return "related" if explained(graded(name)) else "nothing"
+
+    for folder, label in README_ROWS.items():
+        found = re.search(re.escape(f"| {label} | ") + r"(\d+)[^|]*\| (\d+) \| (\d+) \| (\d+) \| (\d+) \|", readme)
+        assert found, f"README.md has no row for {label}"
+        mine = [name for name in EXPECTED if name.startswith(f"{folder}/")]
+        wrong = [name for name in mine if EXPECTED[name] == WRONG]
+        counts = [sum(EXPECTED[name] == CORRECT for name in mine), len(wrong)]
+        counts += [sum(told(name) == kind for name in wrong) for kind in ("named", "related", "nothing")]
+        assert tuple(int(group) for group in found.groups()) == tuple(counts), label
+    (held,) = re.search(r"`tests/realcode/` holds (\d+) implementations", readme).groups()
+    assert int(held) == len(EXPECTED)
+    wrong = fixtures(WRONG)
+    told_why, of = re.search(r"(\d+) of the (\d+) wrong ones are told why", readme).groups()
+    assert (int(told_why), int(of)) == (sum(explained(graded(name)) for name in wrong), len(wrong))
