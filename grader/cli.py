@@ -227,7 +227,6 @@ def grade(args) -> int:
     from contextlib import nullcontext
 
     from rich.console import Console
-    from rich.table import Table
 
     from grader.batch import OutputError, grade_folder
     from grader.boundary import IsolationError
@@ -235,7 +234,6 @@ def grade(args) -> int:
     from grader.progress import ProgressLines
     from grader.reports.html import write_html_reports
     from grader.submission import find_submissions
-    from grader.text import terminal
 
     console = Console()
     rubric = _rubric_or_report(args.rubric)
@@ -271,15 +269,10 @@ def grade(args) -> int:
     except OSError as error:
         print(f"error: cannot write the HTML reports to {args.out}: {error.strerror or error}", file=sys.stderr)
         return 2
-    table = Table(title=terminal(f"{rubric.title}: {len(results)} submissions in {batch.seconds:.1f} s"
-                                 + (f" ({len(batch.resumed)} kept from an earlier run)" if batch.resumed else "")))
-    table.add_column("student")
-    table.add_column("score", justify="right")
-    table.add_column("not passed")
-    for result in results:
-        lost = [f"{i.id} ({i.status}{', ' + i.diagnosis if i.diagnosis else ''})" for i in result.items if i.status != "passed"]
-        table.add_row(terminal(result.student), f"{result.score:g} / {result.max_score:g}", terminal("\n".join(lost) or "-"))
-    console.print(table)
+    from grader.reports.terminal import batch_table
+
+    console.print(batch_table(results, f"{rubric.title}: {len(results)} submissions in {batch.seconds:.1f} s"
+                              + (f" ({len(batch.resumed)} kept from an earlier run)" if batch.resumed else "")))
     console.print(f"Reports: {dashboard} (class dashboard), {Path(args.out) / 'gradebook.csv'}, "
                   f"and {Path(args.out)}/<student>/ (result.json, feedback.md, report.html); log: {Path(args.out) / 'grading.log'}",
                   markup=False, highlight=False)

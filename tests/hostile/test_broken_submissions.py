@@ -410,7 +410,7 @@ def test_a_zip_whose_names_claim_utf8_but_are_not_is_refused(tmp_path, bundled, 
     # The name is flagged UTF-8 (zipfile sets the flag for non-ASCII names); make its bytes invalid UTF-8.
     archive.write_bytes(archive.read_bytes().replace("caf\u00e9".encode(), b"caf\xff\xfe"))
     result = grade_submission(archive, bundled, zygote=zygote, items=EVERY_FILE)
-    assert_refused(result, "not a readable zip ('utf-8' codec can't decode")
+    assert_refused(result, "'ada_lovelace/caf\\xff\\xfe.py', which is not valid UTF-8 though the zip says its names are")
 
 
 LATIN1_CONV = ("# -*- coding: latin-1 -*-\n# Größe der Ausgabe: (Ho*Wo, H*W); Straße, naïve, façade\n"
@@ -429,7 +429,10 @@ def test_source_files_in_other_encodings(tmp_path, bundled, zygote):
     assert result.item("conv_matrix.published").status == "passed"
     assert_contained(result, ["softmax.stability"], bystanders("softmax_classifier.py", "answers.yaml"),
                      statuses=("error",), message="SyntaxError")
-    assert "utf-8" in result.item("softmax.stability").output
+    # The encoding is named once, in the submission's problem, which the stopped item points to.
+    syntax = [found for found in result.problems if found["kind"] == "syntax"]
+    assert [found["file"] for found in syntax] == ["softmax_classifier.py"], result.problems
+    assert "utf-8" in syntax[0]["message"] and "problems" in result.item("softmax.stability").output
     assert_contained(result, ["theory.conv_matrix.shape"], [], message="answers.yaml is not valid YAML")
 
 
