@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python benchmarks/calibrate_training.py [--models GapCNN,LeNet] [--rubric R] [--no-weightless]
+    .venv/bin/python benchmarks/calibrate_training.py [--models GapCNN,LeNet] [--rubric R] [--no-weightless] [--seed N]
 
 Each model of tests/engine/panel_models.py is submitted as a student would (my_model.py with
 `MyModel = <class>`, the reference focal_loss.py, no config.yaml) and graded through
@@ -13,11 +13,15 @@ weights, which the item must deny. Prints one row per model: parameters, test ac
 points, the long tail's balanced accuracy with cross-entropy and with the focal loss, the gain,
 the weightless loss's gain, and the items' time. Nothing is asserted: the figures are printed
 with the conditions (cores, load average), since timings depend on the machine.
+
+--seed replaces the training items' seed: another seed stands for another model's luck. The
+model `Reference` is reference/my_model.py itself.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import sys
@@ -34,6 +38,18 @@ from tests.engine import panel_models  # noqa: E402
 from tests.engine.test_training_panel import panel_submission, weightless_focal_loss  # noqa: E402
 
 
+REFERENCE = "Reference"  # reference/my_model.py, rather than a panel model
+
+
+def submission(folder: Path, name: str, loss_source: str | None = None) -> Path:
+    if name != REFERENCE:
+        return panel_submission(folder, name, loss_source)
+    folder.mkdir(parents=True)
+    (folder / "my_model.py").write_text((ROOT / "reference" / "my_model.py").read_text())
+    (folder / "focal_loss.py").write_text(loss_source or (ROOT / "reference" / "focal_loss.py").read_text())
+    return folder
+
+
 def _percent(value) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
@@ -48,12 +64,18 @@ def main() -> int:
     parser.add_argument("--models", default=",".join(panel_models.SOUND + panel_models.LEARN_NOTHING))
     parser.add_argument("--rubric", default=str(ROOT / "rubrics" / "assignment2.yaml"))
     parser.add_argument("--no-weightless", dest="weightless", action="store_false")
+    parser.add_argument("--seed", type=int, default=None, help="the training items' seed (default: the rubric's)")
     options = parser.parse_args()
     rubric = load_rubric(options.rubric)
+    if options.seed is not None:
+        rubric = dataclasses.replace(rubric, items=tuple(
+            dataclasses.replace(item, recipe={**item.recipe, "seed": options.seed}) if item.kind == "training" else item
+            for item in rubric.items))
     long_tail = next(item for item in rubric.items if item.id == "cnn.long_tail")
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())} at the start; the child trains on 1 CPU thread")
-    print(f"cnn.long_tail: margin {long_tail.margin:g}, floor {long_tail.floor:g}\n")
+    print(f"cnn.long_tail: margin {long_tail.margin:g}, floor {long_tail.floor:g}; training seed "
+          f"{long_tail.recipe.get('seed')}\n")
     header = ("model", "parameters", "accuracy", "points", "CE balanced", "focal balanced", "gain", "long tail",
               "weightless gain", "wall time")
     rows = []
@@ -61,13 +83,13 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as scratch:
             for name in options.models.split(","):
-                folder = panel_submission(Path(scratch) / name, name)
+                folder = submission(Path(scratch) / name, name)
                 result, seconds = grade(folder, rubric, zygote, ["cnn.accuracy", "cnn.long_tail"])
                 accuracy, compare = result.item("cnn.accuracy"), result.item("cnn.long_tail")
                 runs = (compare.details or {}).get("runs", {})
                 weightless = "-"
                 if options.weightless:
-                    other = panel_submission(Path(scratch) / f"{name}-weightless", name, weightless_focal_loss())
+                    other = submission(Path(scratch) / f"{name}-weightless", name, weightless_focal_loss())
                     graded, extra = grade(other, rubric, zygote, ["cnn.long_tail"])
                     item = graded.item("cnn.long_tail")
                     seconds += extra
