@@ -74,7 +74,7 @@ def _outside_fences(markdown: str) -> str:
     return re.sub(r"^(`{3,})\n.*?\n\1$", "", markdown, flags=re.S | re.M)
 
 
-def test_printed_text_reaches_gradescope_only_as_text_in_a_visible_items_output(tmp_path, zygote):
+def test_printed_text_reaches_gradescope_only_as_text_in_an_items_output(tmp_path, zygote):
     from grader.api import grade_submission
     from grader.gradescope import to_results_json
     from grader.rubric import load_rubric
