@@ -27,7 +27,7 @@ def _readme_figures(pattern: str) -> tuple[int, ...]:
     """The numbers a README sentence states; the sentence may wrap over lines."""
     found = re.search(pattern.replace(" ", r"\s+"), README)
     assert found, f"README.md no longer says {pattern!r}: update this test with the sentence"
-    return tuple(int(group.replace(",", "")) for group in found.groups())
+    return tuple(float(group) if "." in group else int(group.replace(",", "")) for group in found.groups())
 
 
 def _small_rubric(folder: Path, items: set[str], examples: int | None = None) -> Path:
@@ -265,3 +265,23 @@ def test_the_wall_clock_backstop_and_dockers_capabilities_are_the_readmes():
 
     assert _readme_figures(r"a wall-clock backstop of (\d+)× the\s+limit plus (\d+) s") == (WALL_FACTOR, WALL_GRACE_S)
     assert _readme_figures(r"\(Docker's (\d+) capabilities") == (len(DOCKER_CAPABILITIES),)
+
+
+def test_the_training_items_recipes_are_the_readmes():
+    from grader.rubric import load_rubric
+
+    items = {item.id: item for item in load_rubric(RUBRIC, secret=False).items if item.kind == "training"}
+    accuracy, long_tail = items["cnn.accuracy"], items["cnn.long_tail"]
+    recipe = accuracy.recipe
+    assert _readme_figures(r"\((\d+)–(\d+) epochs, sgd/adam/adamw, …; without a config, Adam at lr ([\d.]+) for (\d+) "
+                           r"epochs, batches of (\d+)\)") == (
+        recipe["epochs"]["min"], recipe["epochs"]["max"], recipe["lr"]["default"], recipe["epochs"]["default"],
+        recipe["batch_size"]["default"])
+    assert recipe["optimizer"] == {"default": "adam", "choices": ["sgd", "adam", "adamw"]}
+    assert _readme_figures(r"(\d+) pt for each tier passed: accuracy above (\d+)%, (\d+)%, (\d+)%") == (
+        accuracy.tiers[0][1], *(round(100 * above) for above, _ in accuracy.tiers))
+    assert len({points for _, points in accuracy.tiers}) == 1
+    assert _readme_figures(r"trains twice for (\d+) epochs with one seed and recipe \(without a config, Adam at lr "
+                           r"([\d.]+)\)") == (long_tail.recipe["epochs"], long_tail.recipe["lr"]["default"])
+    assert _readme_figures(r"must rise by at least (\d+) points, and the student's run must reach at least (\d+)%") == (
+        round(100 * long_tail.margin), round(100 * long_tail.floor))
