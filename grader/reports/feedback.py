@@ -101,7 +101,8 @@ def problems_markdown(result: SubmissionResult) -> list[str]:
         return []
     stopped, shown = stopped_items(result), student_items(result)
     lines = ["## Problems with this submission", "",
-             "These stopped items before their answers could be checked; fix them first.", ""]
+             "These stopped items before their answers could be checked; fix them first." if stopped else
+             "Part of the submission was left out; fix these before you submit again.", ""]
     for found in result.problems:
         lines += [f"### {_cell(problem_heading(found))}", "", _fence(found["message"]), ""]
         items = [item for item in shown if stopped.get(item.id) is found]

@@ -75,3 +75,16 @@ def test_a_zip_that_calls_its_names_utf8_when_one_is_not_is_unreadable_with_the_
 def test_a_name_is_shown_with_its_bytes_escaped_and_nothing_a_terminal_obeys():
     assert shown_name(os.fsdecode(b"caf\xe9\x1b[2J.py")) == "'caf\\xe9\\x1b[2J.py'"
     assert shown_name("José.py") == "'José.py'"
+
+
+def test_a_graded_submission_carries_the_name_to_its_result_and_feedback(submission, bundled, zygote):
+    from grader.api import grade_submission
+    from grader.reports.feedback import feedback_markdown
+
+    result = grade_submission(submission, bundled, zygote=zygote, items=["conv_matrix.published"])
+    assert result.item("conv_matrix.published").status == "passed"  # the rest is graded as usual
+    assert [(found["kind"], found["file"]) for found in result.problems] == [
+        ("bad_name", "d\\xe9j\\xe0/"), ("bad_name", "\\xff.py")]
+    feedback = feedback_markdown(result, "T")
+    assert feedback.count("the file '\\xff.py' was not graded") == 1, feedback
+    assert "stopped items" not in feedback  # nothing was stopped: the rest was graded
