@@ -146,6 +146,7 @@ class _Run:
     isolation: dict = field(default_factory=dict)
     problems: dict = field(default_factory=dict)  # (kind, file) -> problem, in the order found
     stopped: dict = field(default_factory=dict)  # item id -> the (kind, file) of the problem that stopped it
+    tried: set = field(default_factory=set)  # the modules an earlier child imported, or tried to
     starts: int = 0
     deadline: float | None = None  # set when the first child is up: a cold zygote is not the student's time
 
@@ -188,6 +189,7 @@ def _serve(group: list[Item], submission, rubric: Rubric, run: _Run, options: di
             run.seconds[item.id] = round(time.monotonic() - item_started, 4)
         run.isolation = run.isolation or process.isolation
         _note_import_problems(group, context, process, run)
+        run.tried.update(context.imports)
     finally:
         if process is not None:
             run.starts += process.starts
@@ -197,13 +199,17 @@ def _serve(group: list[Item], submission, rubric: Rubric, run: _Run, options: di
 
 def _note_import_problems(group: list[Item], context: Context, process: StudentProcess, run: _Run) -> None:
     """Modules that raised on import become the submission's problems, and the items they stopped say so.
-    Every child imports before it is given any input, so a hidden item's child reports nothing hidden here."""
+    Every child imports before it is given any input, so no hidden input reaches a problem. A module that
+    an earlier child imported is a problem only as that child found it: code can tell a hidden item's
+    child (fresh, importing only its own modules) from the first, and a problem is told to the student."""
     for module, outcome in process.failed_imports.items():
         verdict = context.imports.get(module)
         if verdict is None:
             continue
-        found = import_problem(f"{module}.py", outcome, verdict.output)
+        found = import_problem(f"{module}.py", outcome, verdict.output, context.files)
         key = (found["kind"], found["file"])
+        if module in run.tried and key not in run.problems:
+            continue  # the item keeps its own error, in the instructor's copy
         run.problems.setdefault(key, found)
         for item in group:
             if run.graded.get(item.id) is verdict:  # the import's own verdict, not a later failure

@@ -50,12 +50,13 @@ def stopping_key(item: Item, files, problems: dict) -> tuple | None:
     return ("no_code", None) if ("no_code", None) in problems else ("missing", absent)
 
 
-def import_problem(module_file: str, outcome: Outcome, reported: str) -> dict:
+def import_problem(module_file: str, outcome: Outcome, reported: str, files) -> dict:
     """What importing `module_file` raised: "syntax" (the child sent where) or "import"; `reported` is the
-    item-level text the checks gave (the exception, the traceback's tail, what the code printed)."""
+    item-level text the checks gave (the exception, the traceback's tail, what the code printed).
+    The child's file is named only when it is one of the submission's `files`: the child is not trusted."""
     if outcome.syntax_at is not None:
         file, line, what = outcome.syntax_at
-        file = file if file and not file.startswith(("<", "/")) else module_file
+        file = file if file in files else module_file
         tail = "\n".join(outcome.traceback.strip().splitlines()[-4:])  # the line, and where in it
         return problem("syntax", printable(file), printable(f"{file} has a syntax error at line {line}: {what}\n{tail}"))
     return problem("import", module_file, printable(reported))

@@ -53,9 +53,10 @@ class Outcome:
 
 
 def _syntax_at(value) -> tuple[str, int, str] | None:
-    """(file, line, what) from the child's reply, when it is exactly that shape: the child is not trusted."""
+    """(file, line, what) from the child's reply, when it is exactly that shape and the line one a file
+    can have (CPython counts lines in a C int): the child is not trusted."""
     if type(value) is list and len(value) == 3 and type(value[0]) is str and type(value[1]) is int \
-            and type(value[2]) is str:
+            and 0 <= value[1] < 2 ** 31 and type(value[2]) is str:
         return value[0][:300], value[1], value[2][:300]
     return None
 

@@ -1,0 +1,86 @@
+"""A submission that aims its submission-level problems at what a student reads.
+
+A problem is told to the student at the top of every report, so it must say nothing a hidden
+item's child alone saw; and what the child reports about a syntax error (file, line) is checked
+against the submission before it names anything.
+"""
+
+import logging
+
+import pytest
+
+from grader.batch import _OneLine, problems_line
+from grader.gradescope import to_results_json
+from grader.reports.feedback import feedback_markdown
+from grader.reports.html import _student_html
+from tests.hostile.conftest import grade, plant
+
+HIDDEN = "linear_region.deep"
+MARKER = "ONLY-IN-A-HIDDEN-CHILD"
+FORGED_FILE = "../../x.py\n2026-01-01 00:00:00,000 INFO forged entry <script>alert(1)</script>"
+
+# Each fails on import everywhere with a syntax error it makes up: one names a file it did not come from
+# (and leaves a mark for the next module imported in the same child), one an absurd line.
+CONV = f'''import builtins
+builtins.shared_child_mark = True
+
+
+class Forged(SyntaxError):
+    pass
+
+
+error = Forged("not really")
+error.filename, error.lineno = {FORGED_FILE!r}, 7
+raise error
+'''
+SOFTMAX = '''error = SyntaxError("not really")
+error.filename, error.lineno = "softmax_classifier.py", 10 ** 4000
+raise error
+'''
+# Imports in the child that grades the visible items (where the mark is), fails in a hidden item's own child.
+LINEAR_HEAD = f'''import builtins
+if not hasattr(builtins, "shared_child_mark"):
+    print({MARKER!r})
+    raise ImportError({MARKER!r})
+'''
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory, bundled, zygote):
+    folder = tmp_path_factory.mktemp("problem_attacks")
+    linear = (plant(folder, {}, "ada") / "linear_region.py").read_text()
+    path = plant(folder, {"conv_matrix.py": CONV, "linear_region.py": LINEAR_HEAD + linear,
+                          "softmax_classifier.py": SOFTMAX}, "mallory")
+    result = grade(path, bundled, zygote, ["conv_matrix.published", "softmax.stability", HIDDEN],
+                   ["linear_region.published"])
+    return bundled, result
+
+
+def student_facing(rubric, result) -> str:
+    gradescope = to_results_json(result, rubric, 1.0)
+    shown = [gradescope["output"]] + [test["output"] + test["name"] + test["number"]
+                                      for test in gradescope["tests"] if test["visibility"] != "hidden"]
+    return "\n".join([feedback_markdown(result, "A2"), _student_html(result, rubric), *shown])
+
+
+def test_an_import_that_fails_only_in_a_hidden_items_child_is_not_told_to_the_student(attacked):
+    rubric, result = attacked
+    hidden = result.item(HIDDEN)
+    assert hidden.status == "error" and hidden.score == 0 and MARKER in hidden.output  # the instructor's copy
+    assert result.item("linear_region.published").status == "passed"
+    assert [found["file"] for found in result.problems] == ["conv_matrix.py", "softmax_classifier.py"]
+    assert MARKER not in student_facing(rubric, result)
+
+
+def test_a_forged_syntax_error_names_only_a_submitted_file_and_a_line_a_file_can_have(attacked):
+    rubric, result = attacked
+    forged, absurd = result.problems
+    assert (forged["kind"], forged["file"]) == ("syntax", "conv_matrix.py")
+    assert forged["message"].startswith("conv_matrix.py has a syntax error at line 7: not really")
+    assert (absurd["kind"], absurd["file"]) == ("import", "softmax_classifier.py")  # not a syntax error at that line
+    assert [result.item(i).status for i in ("conv_matrix.published", "softmax.stability")] == ["error", "error"]
+    html = _student_html(result, rubric)
+    assert "<script>" not in html and "&lt;script&gt;" in html  # the forged name is in the traceback, as text
+    record = logging.LogRecord("grader", logging.WARNING, "", 0, "%s: %s", ("mallory", problems_line(result.problems)),
+                               None)
+    assert "\n" not in _OneLine("%(message)s").format(record)
