@@ -183,12 +183,15 @@ def _serve(group: list[Item], submission, rubric: Rubric, run: _Run, options: di
             run.deadline = time.monotonic() + rubric.submission_timeout_s
         context = Context(rubric, process, set(submission.files), deadline=run.deadline,
                           progress=options["progress"], explain=options["explain"])
-        for item in group:
+        before_secrets = None  # the modules imported before the child held inputs a student may not see yet
+        for index, item in enumerate(group):
+            if before_secrets is None and index and group[index - 1].visibility != "visible":
+                before_secrets = set(context.imports)
             item_started = time.monotonic()
             run.graded[item.id] = _check(context, item)
             run.seconds[item.id] = round(time.monotonic() - item_started, 4)
         run.isolation = run.isolation or process.isolation
-        _note_import_problems(group, context, process, run)
+        _note_import_problems(group, context, process, run, before_secrets)
         run.tried.update(context.imports)
     finally:
         if process is not None:
@@ -197,19 +200,22 @@ def _serve(group: list[Item], submission, rubric: Rubric, run: _Run, options: di
         discard(scratch)
 
 
-def _note_import_problems(group: list[Item], context: Context, process: StudentProcess, run: _Run) -> None:
+def _note_import_problems(group: list[Item], context: Context, process: StudentProcess, run: _Run,
+                          before_secrets: set | None) -> None:
     """Modules that raised on import become the submission's problems, and the items they stopped say so.
-    Every child imports before it is given any input, so no hidden input reaches a problem. A module that
-    an earlier child imported is a problem only as that child found it: code can tell a hidden item's
-    child (fresh, importing only its own modules) from the first, and a problem is told to the student."""
+    A problem is told to the student at once, so only an import made before the child held any input the
+    student may not see yet counts (`before_secrets`; None: every one, as an item imports before its
+    inputs), and only as the first child to import a module found it: code can tell a hidden item's
+    fresh child from the first. Any other failed import stays its item's own error."""
     for module, outcome in process.failed_imports.items():
         verdict = context.imports.get(module)
         if verdict is None:
             continue
         found = import_problem(f"{module}.py", outcome, verdict.output, context.files)
         key = (found["kind"], found["file"])
-        if module in run.tried and key not in run.problems:
-            continue  # the item keeps its own error, in the instructor's copy
+        late = module in run.tried or (before_secrets is not None and module not in before_secrets)
+        if late and key not in run.problems:
+            continue
         run.problems.setdefault(key, found)
         for item in group:
             if run.graded.get(item.id) is verdict:  # the import's own verdict, not a later failure
@@ -231,6 +237,11 @@ def _note_missing_files(selected: list[Item], files: set, run: _Run) -> None:
             run.problems[key]["message"] = printable(verdict.output)
 
 
+def _may_name(other: Item, item: Item) -> bool:
+    """Whether `item`'s output may tell how `other` went: never a hidden item, nor one shown later than it."""
+    return other.visibility != "hidden" and SECRECY.index(other.visibility) <= SECRECY.index(item.visibility)
+
+
 def _note_dependencies(selected: list[Item], graded: dict) -> None:
     """A lost item whose call runs code another item found wrong says so: the cause may lie there."""
     by_id = {item.id: item for item in selected}
@@ -239,7 +250,7 @@ def _note_dependencies(selected: list[Item], graded: dict) -> None:
         if verdict is None or verdict.status == "passed":
             continue
         failed = [by_id[other] for other in item.depends_on
-                  if other in by_id and by_id[other].visibility != "hidden" and graded[other].status != "passed"]
+                  if other in by_id and _may_name(by_id[other], item) and graded[other].status != "passed"]
         notes = []
         for other in failed:
             found = "found it wrong" if graded[other.id].status in ("failed", "partial") else \

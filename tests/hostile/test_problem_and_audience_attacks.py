@@ -1,19 +1,22 @@
 """A submission that aims its submission-level problems at what a student reads.
 
-A problem is told to the student at the top of every report, so it must say nothing a hidden
-item's child alone saw; and what the child reports about a syntax error (file, line) is checked
-against the submission before it names anything.
+A problem is told to the student at once, at the top of every report (Gradescope's summary too), so
+it must say nothing a hidden item's child alone saw, nor anything an item shown only later passed in;
+and what the child reports about a syntax error (file, line) is checked against the submission
+before it names anything.
 """
 
 import logging
 
 import pytest
+import yaml
 
 from grader.batch import _OneLine, problems_line
 from grader.gradescope import to_results_json
 from grader.reports.feedback import feedback_markdown
 from grader.reports.html import _student_html
-from tests.hostile.conftest import grade, plant
+from grader.rubric import load_rubric
+from tests.hostile.conftest import ADA, RUBRIC, grade, plant
 
 HIDDEN = "linear_region.deep"
 MARKER = "ONLY-IN-A-HIDDEN-CHILD"
@@ -84,3 +87,50 @@ def test_a_forged_syntax_error_names_only_a_submitted_file_and_a_line_a_file_can
     record = logging.LogRecord("grader", logging.WARNING, "", 0, "%s: %s", ("mallory", problems_line(result.problems)),
                                None)
     assert "\n" not in _OneLine("%(message)s").format(record)
+
+
+# Items shown after the due date. One keeps its inputs in the child, and a module first imported after it
+# carries them; another is the item a visible one depends on (its forward raises).
+LATER = ["linear_region.published", "softmax.stability", "mlp.forward"]
+KEEPS_INPUTS = (ADA / "linear_region.py").read_text() + f'''
+
+_kept = linear_region
+
+
+def linear_region(weights, biases, x0):
+    import builtins
+    builtins.kept_inputs = {MARKER!r} + repr(x0)
+    return _kept(weights, biases, x0)
+'''
+CARRIES_THEM = ("import builtins\nif hasattr(builtins, 'kept_inputs'):\n    raise ImportError(builtins.kept_inputs)\n"
+                + (ADA / "softmax_classifier.py").read_text())
+FORWARD_RAISES = (ADA / "mlp.py").read_text() + "\n\ndef mlp_forward(params, X):\n    raise ValueError('no forward')\n"
+
+
+@pytest.fixture(scope="module")
+def shown_later(tmp_path_factory, zygote):
+    folder = tmp_path_factory.mktemp("shown_later")
+    data = yaml.safe_load(RUBRIC.read_text())
+    for item in data["items"]:
+        item["visibility"] = "after_due_date" if item["id"] in LATER else item.get("visibility", "visible")
+    (folder / "later.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    rubric = load_rubric(folder / "later.yaml")
+    path = plant(folder, {"linear_region.py": KEEPS_INPUTS, "softmax_classifier.py": CARRIES_THEM,
+                          "mlp.py": FORWARD_RAISES}, "mallory")
+    return rubric, grade(path, rubric, zygote, [*LATER, "mlp.backward"], ["conv_matrix.published"])
+
+
+def test_an_import_after_an_item_shown_later_is_not_told_at_once(shown_later):
+    rubric, result = shown_later
+    carried = result.item("softmax.stability")
+    assert carried.status == "error" and MARKER in carried.output  # shown with its item, after the due date
+    assert result.problems == [] and result.item("conv_matrix.published").status == "passed"
+    assert MARKER not in to_results_json(result, rubric, 1.0)["output"]
+
+
+def test_a_visible_item_does_not_tell_how_an_item_shown_later_went(shown_later):
+    rubric, result = shown_later
+    assert result.item("mlp.forward").status == "error" and result.item("mlp.backward").status == "error"
+    shown_now = [test["output"] for test in to_results_json(result, rubric, 1.0)["tests"] if test["visibility"] == "visible"]
+    assert "no forward" in result.item("mlp.backward").output  # its own error, as before
+    assert not any("mlp.forward" in output for output in shown_now)
