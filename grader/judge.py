@@ -103,6 +103,8 @@ def _compare_arrays(got: np.ndarray, expected: np.ndarray, rtol: float, atol: fl
         return f"{where} has shape {got.shape}, expected {expected.shape}"
     got64, expected64 = got.astype(np.float64), expected.astype(np.float64)
     bad_nan = ~np.isfinite(got64) & np.isfinite(expected64)
+    if bad_nan.any() and not got.ndim:
+        return f"{where} is {got64[()]}, expected {expected64[()]:.6g}"
     if bad_nan.any():
         index = tuple(int(i) for i in np.argwhere(bad_nan)[0])
         return f"{where} holds {got64[index]} at index {index} where {expected64[index]:.6g} was expected"
@@ -110,7 +112,9 @@ def _compare_arrays(got: np.ndarray, expected: np.ndarray, rtol: float, atol: fl
     if wrong.any():
         with np.errstate(invalid="ignore", over="ignore"):
             error = np.abs(got64 - expected64)
-        index = tuple(int(i) for i in np.argwhere(wrong)[0]) if got.ndim else ()
+        if not got.ndim:  # one number: no index, and "1 of 1 entries" says nothing
+            return f"{where} is {got64[()]:.6g}, expected {expected64[()]:.6g}"
+        index = tuple(int(i) for i in np.argwhere(wrong)[0])
         worst = float(np.nanmax(np.where(wrong, error, 0.0)))
         return (f"{where} differs at index {index}: got {got64[index]:.6g}, expected {expected64[index]:.6g} "
                 f"({int(wrong.sum())} of {wrong.size} entries wrong, largest error {worst:.3g})")
