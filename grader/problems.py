@@ -7,6 +7,8 @@ child reported when it imported the module (grader.boundary.session.Outcome), as
 
 from __future__ import annotations
 
+import difflib
+
 from grader.boundary import Outcome
 from grader.results import problem
 from grader.rubric import Item
@@ -37,9 +39,19 @@ def file_problems(items: list[Item], files) -> list[dict]:
         named = ", ".join(printable(name) for name in others[:MAX_NAMED]) + (", ..." if len(others) > MAX_NAMED else "")
         found = f" It holds {len(others)} other .py file(s): {named}; the grader reads the names above exactly." \
             if others else " It holds no .py file at all."
+        found += "".join(near_name(name, files) for name in code)  # which file to rename, as a missing file says
         return [problem("no_code", None, f"None of the Python files this assignment grades was submitted "
                                          f"({', '.join(code)}).{found}")]
     return [problem("missing", name, f"{name} was not submitted.") for name in needed if name not in files]
+
+
+def near_name(wanted: str, files) -> str:
+    """A sentence naming the submitted file that was probably meant (`Model.py`, `model (1).py`, `model.py.txt`)."""
+    stem = wanted.rsplit(".", 1)[0].lower()
+    names = sorted(name for name in files if "/" not in name)
+    near = [name for name in names if name.lower() == wanted.lower() or name.lower().startswith(stem + " ")
+            or name.lower().startswith(wanted.lower() + ".")] or difflib.get_close_matches(wanted, names, n=1, cutoff=0.8)
+    return f" There is {near[0]!r}: the grader reads {wanted!r} exactly, so rename it." if near else ""
 
 
 def stopping_key(item: Item, files, problems: dict) -> tuple | None:

@@ -90,11 +90,10 @@ def problem(kind: str, file: str | None, message: str) -> dict:
 
 
 def stopped_output(found: dict) -> str:
-    """The whole output of an item that `found` stopped: short, since the problem itself is told once.
-    A missing file's message is one short line already ("f.py was not submitted."): it is its items' output."""
-    if found["kind"] == "missing":
-        return found["message"]
-    what = {"unreadable": "the submission could not be opened",
+    """The whole output of an item that `found` stopped: one line in the same form for every kind, since the
+    problem itself (with any near-miss file name) is told once, at the top."""
+    what = {"missing": f"{found['file']} was not submitted",
+            "unreadable": "the submission could not be opened",
             "no_code": "none of the Python files this assignment grades was submitted",
             "syntax": f"{found['file']} has a syntax error",
             "import": f"{found['file']} failed on import"}[found["kind"]]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import difflib
 import importlib
 import re
 import time
@@ -16,6 +15,7 @@ import torch
 from grader import judge, relations
 from grader.text import sentence
 from grader.boundary import Outcome, StudentProcess
+from grader.problems import near_name
 from grader.rubric import Item, Rubric, Target, resolve
 
 
@@ -57,7 +57,7 @@ class Context:
         """A verdict when the item's target (or `target`) file or symbol cannot be used, else None."""
         target = target or item.target
         if target.file not in self.files:
-            return Verdict("missing", f"{target.file} was not submitted.{_near_name(target.file, self.files)}")
+            return Verdict("missing", f"{target.file} was not submitted.{near_name(target.file, self.files)}")
         if target.module not in self.imports:
             limit = self.timeout(item)
             outcome = self.process.import_module(target.module, limit)
@@ -91,15 +91,6 @@ class Context:
                 else:
                     self.documents[filename] = outcome_verdict(outcome, f"reading {filename}", limit, self.budget_cut(item, limit))
         return self.documents[filename]
-
-
-def _near_name(wanted: str, files) -> str:
-    """A sentence naming the submitted file that was probably meant (`Model.py`, `model (1).py`, `model.py.txt`)."""
-    stem = wanted.rsplit(".", 1)[0].lower()
-    names = sorted(name for name in files if "/" not in name)
-    near = [name for name in names if name.lower() == wanted.lower() or name.lower().startswith(stem + " ")
-            or name.lower().startswith(wanted.lower() + ".")] or difflib.get_close_matches(wanted, names, n=1, cutoff=0.8)
-    return f" There is {near[0]!r}: the grader reads {wanted!r} exactly, so rename it." if near else ""
 
 
 SANDBOX_REFUSED = ("The grading sandbox refused this: code being graded may read its own folder and the Python "

@@ -252,8 +252,8 @@ def _describe(item: Item, data: dict, settings: dict) -> str:
 
 
 def per_class_table(classes: list[str], runs: dict[str, dict], counts: list[int] | None = None) -> str:
-    """A fixed-width table: one row per class, one column per run."""
-    header = ["class"] + (["train"] if counts else []) + list(runs)
+    """A fixed-width table: one row per class, the training images per class (when given), one column per run."""
+    header = ["class"] + (["training images"] if counts else []) + list(runs)
     rows = [[name] + ([str(counts[c])] if counts else []) + [_percent(run["per_class"][c]) for run in runs.values()]
             for c, name in enumerate(classes)]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

@@ -3,7 +3,7 @@ student reads list hidden items only as one summary line: no id, name or status 
 
 from __future__ import annotations
 
-from grader.results import ItemResult, SubmissionResult
+from grader.results import STOPPING_KINDS, ItemResult, SubmissionResult, stopped_items
 
 
 def student_items(result: SubmissionResult) -> list[ItemResult]:
@@ -27,3 +27,23 @@ def problem_heading(found: dict) -> str:
     """A short title for one of result.problems: what went wrong, and in which file."""
     heading = _HEADINGS.get(found.get("kind"), "Problem")
     return f"{heading}: {found['file']}" if found.get("file") else heading
+
+
+def stopped_note(result: SubmissionResult, found: dict) -> str:
+    """The line under a problem in what a student reads: the items it stopped (hidden ones only counted),
+    or, for one that stopped none, that another problem stopped its items first: it still needs fixing."""
+    stopped = [item for item, by in _stopped_by(result) if by is found]
+    shown = [item for item in stopped if item.visibility != "hidden"]
+    if shown:
+        return "Not graded because of it: " + ", ".join(
+            f"{item.id} ({item.score:g} / {item.max_score:g})" for item in shown) + "."
+    if stopped:
+        return "It stopped hidden items only (counted in the hidden items' line)."
+    if found.get("kind") in STOPPING_KINDS:
+        return "It stopped no item on its own: another problem above stopped the items that need it. Fix it too."
+    return ""
+
+
+def _stopped_by(result: SubmissionResult) -> list[tuple[ItemResult, dict]]:
+    stopped = stopped_items(result)
+    return [(item, stopped[item.id]) for item in result.items if item.id in stopped]

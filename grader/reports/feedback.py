@@ -9,7 +9,7 @@ from pathlib import Path
 
 from grader.files import write_text_atomically
 from grader.identity import report_folder
-from grader.reports.audience import hidden_summary, problem_heading, student_items
+from grader.reports.audience import hidden_summary, problem_heading, stopped_note, student_items
 from grader.results import SubmissionResult, stopped_items
 from grader.text import printable
 
@@ -50,19 +50,6 @@ def _cell(text: str) -> str:
     return re.sub(r"([\\`*_|<>\[\]])", r"\\\1", " ".join(text.split()))
 
 
-def _per_class_markdown(details) -> list[str]:
-    data = per_class(details)
-    if data is None or not data[1]:
-        return []
-    classes, runs, counts = data
-    header = ["class"] + (["train"] if counts else []) + list(runs)
-    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" + "--:|" * (len(header) - 1)]
-    for c, name in enumerate(classes):
-        row = [_cell(name)] + ([str(counts[c])] if counts else []) + [percent(values[c]) for values in runs.values()]
-        lines.append("| " + " | ".join(row) + " |")
-    return ["**Accuracy per class**", "", *lines, ""]
-
-
 def _fence(text: str) -> str:
     return "```\n" + printable(text).replace("```", "'''") + "\n```"
 
@@ -77,10 +64,8 @@ def feedback_markdown(result: SubmissionResult, title: str) -> str:
             continue
         lines += [f"## {item.id}: {item.name}", "",
                   f"{_MARK[item.status]} ({item.score:g} / {item.max_score:g})", ""]
-        if item.output:
+        if item.output:  # a training item's output holds its accuracy per class, as a fixed-width table
             lines += [_fence(item.output), ""]
-        # The output holds a fixed-width copy of this table; this one reads better once rendered.
-        lines += _per_class_markdown(item.details)
         if item.counterexample:
             for key in ("input", "expected", "got"):
                 if key in item.counterexample:
@@ -99,16 +84,15 @@ def problems_markdown(result: SubmissionResult) -> list[str]:
     """The submission's problems, each told once with the items it stopped (those a student may see)."""
     if not result.problems:
         return []
-    stopped, shown = stopped_items(result), student_items(result)
+    stopped = stopped_items(result)
     lines = ["## Problems with this submission", "",
              "These stopped items before their answers could be checked; fix them first." if stopped else
              "Part of the submission was left out; fix these before you submit again.", ""]
     for found in result.problems:
         lines += [f"### {_cell(problem_heading(found))}", "", _fence(found["message"]), ""]
-        items = [item for item in shown if stopped.get(item.id) is found]
-        if items:
-            lines += ["Not graded because of it: " + ", ".join(
-                f"{_cell(item.id)} ({item.score:g} / {item.max_score:g})" for item in items) + ".", ""]
+        note = stopped_note(result, found)
+        if note:
+            lines += [_cell(note), ""]
     return lines
 
 

@@ -17,12 +17,15 @@ from urllib.parse import quote
 
 from grader.files import write_text_atomically
 from grader.identity import report_folder
-from grader.reports.audience import hidden_summary, student_items
+from grader.reports.audience import hidden_summary, stopped_note, student_items
 from grader.reports.feedback import finite, per_class, percent
 from grader.results import ItemResult, SubmissionResult, shown_status
 from grader.rubric import Rubric
 
-HISTOGRAM_BINS = 10  # at most; each bin is a whole number of points wide
+# At most; each bin is a whole number of points wide. The bins depend on the rubric only, never on
+# the class's size: a small class shows more empty bins, but its chart reads on the same scale as
+# any other class's, and a bin of a few points still tells scores apart.
+HISTOGRAM_BINS = 10
 PAGE = "report.html"
 
 SERIES = 4  # colours for runs in the style sheet, reused in turn
@@ -105,10 +108,12 @@ def _svg(kind: str, label: str, width: int, height: int, parts: list[str]) -> st
 
 
 def histogram_edges(max_score: float) -> list[int]:
-    """Bin edges in whole points from 0 to at least max_score: at most HISTOGRAM_BINS bins,
-    each ceil(max_score / HISTOGRAM_BINS) points wide, so that every label is a whole number."""
+    """Bin edges in whole points from 0 to max_score (rounded up to a whole point): at most HISTOGRAM_BINS
+    bins, each ceil(max_score / HISTOGRAM_BINS) points wide but the last, which ends at the top score."""
     width = max(1, math.ceil(max_score / HISTOGRAM_BINS - 1e-9))
-    return [index * width for index in range(max(1, math.ceil(max_score / width - 1e-9)) + 1)]
+    edges = [index * width for index in range(max(1, math.ceil(max_score / width - 1e-9)) + 1)]
+    edges[-1] = min(edges[-1], max(1, math.ceil(max_score - 1e-9)))
+    return edges
 
 
 def _bin_of(score: float, edges: list[int]) -> int:
@@ -140,7 +145,9 @@ def _histogram_svg(scores: list[float], max_score: float) -> str:
     for index, edge in enumerate(edges):
         parts.append(f'<text class="edge" x="{left + index * bar:.1f}" y="{height - bottom + 16}" '
                      f'text-anchor="middle">{edge}</text>')
-    label = f"Histogram of {len(scores)} scores out of {_number(max_score)}, in {bins} bins of {edges[1]} points"
+    label = f"Histogram of {len(scores)} scores out of {_number(max_score)}, in {bins} bin{'' if bins == 1 else 's'} of {edges[1]} points"
+    if bins > 1 and edges[-1] - edges[-2] != edges[1]:
+        label += f", the last {edges[-2]} to {edges[-1]}"
     return _svg("histogram", label, width, height, parts)
 
 
@@ -453,7 +460,8 @@ def _item_section(item: ItemResult, rubric: Rubric) -> list[str]:
         lines.append(_pre(item.output))
     if item.diagnosis:
         hint = rubric.hint(item.diagnosis)
-        # A check writes the mistake and its hint into the output already; the hint is said once.
+        # A check writes the mistake and its hint into the output already; the hint is said once per item,
+        # so that each item's section reads on its own (a student works through them one at a time).
         if f"known mistake ({item.diagnosis})" not in item.output and not (hint and hint in item.output):
             lines.append(f'<p class="diagnosis">Known mistake <strong>{escape(item.diagnosis)}</strong>'
                          f"{': ' + escape(hint) if hint else ''}</p>")
@@ -466,13 +474,16 @@ def _item_section(item: ItemResult, rubric: Rubric) -> list[str]:
 
 def _student_html(result: SubmissionResult, rubric: Rubric) -> str:
     """The page a student may read: no hidden item by name, none of the grader's own settings."""
+    # No link back to the dashboard: a forwarded page would hold a dead link, and a served folder would
+    # put every classmate's score one click away. The dashboard links to the students, not the reverse.
     body = [
-        f'<p><a href="../{PAGE}">Back to the class report</a></p>',
         f"<h1>{escape(rubric.title)}: {escape(result.student)}</h1>",
         f'<p class="score">Score: <strong>{_number(result.score)} / {_number(result.max_score)}</strong></p>',
     ]
-    body += [f'<div class="problem"><strong>Submission problem:</strong> {_message(str(problem["message"]))}</div>'
-             for problem in result.problems]
+    for problem in result.problems:
+        note = stopped_note(result, problem)
+        body.append(f'<div class="problem"><strong>Submission problem:</strong> {_message(str(problem["message"]))}'
+                    + (f'<p class="stopped">{escape(note)}</p>' if note else "") + "</div>")
     for item in student_items(result):
         body += _item_section(item, rubric)
     count, points, score = hidden_summary(result)

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.reports.audience import problem_heading
-from grader.results import ItemResult, SubmissionResult, shown_status, stopped_items
+from grader.results import STOPPING_KINDS, ItemResult, SubmissionResult, shown_status, stopped_items
 from grader.text import one_line, printable, sentence
 
 _STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "red", "timeout": "red",
@@ -91,8 +91,10 @@ def batch_table(results: list[SubmissionResult], title: str) -> Table:
             lines = []
             for found in result.problems:
                 count = sum(1 for other in stopped.values() if other is found)
-                lines.append(one_line(problem_heading(found))
-                             + (f" ({count} item{'s' if count != 1 else ''} not graded)" if count else ""))
+                # One whose items another problem stopped first still needs fixing: it says so, as feedback.md does.
+                lost = f" ({count} item{'s' if count != 1 else ''} not graded)" if count else \
+                    " (no item on its own)" if found.get("kind") in STOPPING_KINDS else ""
+                lines.append(one_line(problem_heading(found)) + lost)
             row.append(Text("\n".join(lines) or "-", style="yellow" if lines else ""))
         row.append(Text("\n".join(one_line(line) for line in lost) or "-"))
         table.add_row(*row)

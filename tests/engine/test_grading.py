@@ -121,7 +121,7 @@ def test_failures_explain_themselves(graded):
     assert "line 27" in noah.problems[0]["message"] and "SyntaxError" in noah.problems[0]["message"]
     assert noah.item("mlp.forward").output == "Not graded: mlp.py has a syntax error (see the submission's problems)."
     mia = graded["mia_missing_files"]
-    assert mia.item("mlp.forward").output == "mlp.py was not submitted."
+    assert mia.item("mlp.forward").output == "Not graded: mlp.py was not submitted (see the submission's problems)."
     assert {found["file"] for found in mia.problems} == {"linear_region.py", "mlp.py", "focal_loss.py", "answers.yaml",
                                                          "my_model.py", "checkpoints/my_model.pt"}
     assert all(found["kind"] == "missing" for found in mia.problems)

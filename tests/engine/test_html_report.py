@@ -2,6 +2,7 @@
 renders them in headless Chromium)."""
 
 import random
+from html import escape
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -10,14 +11,14 @@ from urllib.parse import unquote
 import pytest
 
 from grader.reports.html import HISTOGRAM_BINS, histogram_edges, write_html_reports
-from grader.results import ItemResult, SubmissionResult, problem
+from grader.results import ItemResult, SubmissionResult, problem, stopped_output
 
 PAYLOAD = "<script>alert(1)</script>"
 ISOLATION = {"process": True, "namespaces": True, "rlimits": {"RLIMIT_AS": 4294967296},
              "landlock": {"abi": 7, "tcp_denied": True}, "seccomp": False}
 FLIPPED = "This looks like a known mistake (flipped_kernel): "  # how a check writes a diagnosis into its output
-STOPPED = "Not graded: the submission problem above stopped it."
 SYNTAX = problem("syntax", "softmax.py", "softmax.py, line 3: invalid syntax")
+STOPPED = stopped_output(SYNTAX)
 
 # student -> {item id: (status, output, diagnosis, counterexample)}; every other item passes.
 FAILURES = {
@@ -156,15 +157,15 @@ def test_pages_are_self_contained(dashboard):
         assert "http://" not in text and "https://" not in text and " src=" not in text, name
 
 
-def test_links_resolve_both_ways(dashboard, results):
+def test_the_dashboard_links_to_each_student_and_no_student_page_links_back(dashboard, results):
     out = dashboard.parent
     students = [link for link in Page(dashboard).links if link.endswith("/report.html")]
     assert {unquote(link) for link in students} == {f"{r.student}/report.html" for r in results}
     for link in students:
         student_page = out / unquote(link)
         assert student_page.is_file()
-        assert (student_page.parent / "../report.html").resolve() == dashboard.resolve()
-        assert "../report.html" in Page(student_page).links
+        # Forwarded, a link back is dead; served, it puts every classmate's score one click away.
+        assert Page(student_page).links == [] and "class report" not in student_page.read_text()
 
 
 def test_histogram_bins_are_whole_points_and_count_the_graded(dashboard, results, rubric):
@@ -172,23 +173,25 @@ def test_histogram_bins_are_whole_points_and_count_the_graded(dashboard, results
     [svg] = [a for tag, a, _ in page.elements if tag == "svg" and a["class"] == "chart histogram"]
     assert svg["role"] == "img" and svg["aria-label"]
     bars = page.bars("histogram")
-    # Out of 59: bins 6 points wide, 0 to 60. dana 43 in [42, 48), carl 49 and erin 51 in [48, 54),
-    # ben 57 and ada 59 in [54, 60]; fay (49, a syntax error) is left out.
-    assert [(int(b["data-low"]), int(b["data-high"])) for b in bars] == [(lo, lo + 6) for lo in range(0, 60, 6)]
+    # Out of 59: bins 6 points wide, the last ending at 59. dana 43 in [42, 48), carl 49 and erin 51 in
+    # [48, 54), ben 57 and ada 59 in [54, 59]; fay (49, a syntax error) is left out.
+    assert [(int(b["data-low"]), int(b["data-high"])) for b in bars] == [(lo, lo + 6) for lo in range(0, 54, 6)] + [(54, 59)]
     assert [int(b["data-count"]) for b in bars] == [0, 0, 0, 0, 0, 0, 0, 1, 2, 2]
     assert rubric.max_score == 59 and sorted(r.score for r in results) == [43, 49, 49, 51, 57, 59]
     labels = re.findall(r'<text class="edge"[^>]*>([^<]*)</text>', dashboard.read_text())
-    assert labels == [str(edge) for edge in range(0, 61, 6)]
+    assert labels == [str(edge) for edge in range(0, 55, 6)] + ["59"]
+    assert svg["aria-label"] == "Histogram of 5 scores out of 59, in 10 bins of 6 points, the last 54 to 59"
+    assert "<title>54 to 59 points: 2 students</title>" in dashboard.read_text()
 
 
 @pytest.mark.parametrize("max_score, edges", [
-    (59, list(range(0, 61, 6))), (60, list(range(0, 61, 6))), (7, list(range(8))), (10, list(range(11))),
-    (100, list(range(0, 101, 10))), (101, list(range(0, 111, 11))), (12.5, list(range(0, 15, 2))), (0, [0, 1]),
+    (59, [*range(0, 55, 6), 59]), (60, list(range(0, 61, 6))), (7, list(range(8))), (10, list(range(11))),
+    (100, list(range(0, 101, 10))), (101, [*range(0, 100, 11), 101]), (12.5, [*range(0, 13, 2), 13]), (0, [0, 1]),
 ])
 def test_histogram_edges_are_integers_covering_the_maximum(max_score, edges):
     found = histogram_edges(max_score)
     assert found == edges and all(type(edge) is int for edge in found)
-    assert found[-1] >= max_score and len(found) - 1 <= HISTOGRAM_BINS
+    assert found[-1] >= max_score and (found[-1] - max_score < 1 or found == [0, 1]) and len(found) - 1 <= HISTOGRAM_BINS
 
 
 def test_pass_rates_are_sorted_lowest_first_and_coloured_by_band(dashboard, rubric):
@@ -302,7 +305,19 @@ def test_a_submission_problem_is_said_once_at_the_top(dashboard):
     fay = (dashboard.parent / "fay" / "report.html").read_text()
     assert fay.count("softmax.py, line 3: invalid syntax") == 1
     assert fay.index('<div class="problem"><strong>Submission problem:</strong> softmax.py, line 3') < fay.index("<section")
-    assert STOPPED in section(fay, "softmax.softmax")
+    assert escape(STOPPED) in section(fay, "softmax.softmax")
+    # Under the problem, the items it stopped (the hidden one only counted, as in feedback.md).
+    assert ('<p class="stopped">Not graded because of it: softmax.softmax (0 / 2), softmax.stability (0 / 1), '
+            'softmax.cross_entropy (0 / 1), softmax.gradients (0 / 3).</p>') in fay
+
+
+def test_a_problem_that_stopped_no_item_says_so(rubric, tmp_path):
+    result = make_result("ada_lovelace", rubric)
+    result.problems = [problem("missing", "model.pt", "model.pt was not submitted.")]
+    write_html_reports([result], rubric, tmp_path)
+    page = (tmp_path / "ada_lovelace" / "report.html").read_text()
+    assert ('<p class="stopped">It stopped no item on its own: another problem above stopped the items that '
+            'need it. Fix it too.</p>') in page
 
 
 def test_same_results_give_identical_files(results, rubric, tmp_path):

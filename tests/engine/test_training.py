@@ -222,7 +222,8 @@ def test_checkpoint_that_runs_code_is_refused(tmp_path, zygote):
 
 def test_missing_checkpoint_is_missing(tmp_path, zygote):
     item = grade_submission(submission(tmp_path), checkpoint_rubric(tmp_path), zygote=zygote).items[0]
-    assert item.status == "missing" and item.output == "checkpoints/model.pt was not submitted."
+    assert item.status == "missing" and item.output == \
+        "Not graded: checkpoints/model.pt was not submitted (see the submission's problems)."
 
 
 def test_config_values_are_taken_within_bounds(tmp_path, zygote):
