@@ -274,7 +274,8 @@ def _from_zip(archive: Path) -> dict[str, bytes]:
         raise SubmissionError(f"{archive.name} is not a readable zip: it names {name}, which is not valid UTF-8 "
                               f"though the zip says its names are; rename that file and zip the folder again") from None
     except Exception as error:  # zipfile raises many kinds on a corrupt archive (zlib.error, RuntimeError, ...)
-        raise SubmissionError(f"{archive.name} is not a readable zip ({error})") from None
+        raise SubmissionError(f"{archive.name} is not a readable zip: the upload is damaged or incomplete; zip the folder "
+                              f"again and resubmit ({error})") from None
 
 
 def open_submission(path) -> Submission:

@@ -8,6 +8,7 @@ next request, with the modules it had imported imported again.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import tempfile
@@ -59,6 +60,23 @@ def _syntax_at(value) -> tuple[str, int, str] | None:
             and 0 <= value[1] < 2 ** 31 and type(value[2]) is str:
         return value[0][:300], value[1], value[2][:300]
     return None
+
+
+_FROZEN_FRAME = re.compile(r'  File "<frozen [\w.]+>", line \d+, in [\w<>]+')
+_TRACEBACK_START = "Traceback (most recent call last):"
+
+
+def student_traceback(text: str) -> str:
+    """The child's traceback from the first frame of the student's own code: the import machinery's
+    frames above it (a module that raised on import) say nothing to a student. The text is the child's,
+    so only whole lines are dropped, and only those exactly of a frozen frame's form."""
+    lines, leading = [], False
+    for line in text.split("\n"):
+        if leading and _FROZEN_FRAME.fullmatch(line):
+            continue
+        leading = line == _TRACEBACK_START
+        lines.append(line)
+    return "\n".join(lines)
 
 
 @dataclass
@@ -248,7 +266,7 @@ class StudentProcess:
             "error",
             error_type=str(error.get("type", ""))[:200],
             message=str(error.get("message", ""))[:2000],
-            traceback=str(error.get("traceback", ""))[:4000].replace(self.plan.scratch + os.sep, ""),
+            traceback=student_traceback(str(error.get("traceback", ""))[:4000].replace(self.plan.scratch + os.sep, "")),
             syntax_at=_syntax_at(error.get("syntax_at")),
             output=output,
             seconds=seconds,
