@@ -30,7 +30,7 @@ from grader.reports.gradebook import write_gradebook
 from grader.results import SubmissionResult, result_from_dict
 from grader.rubric import Rubric, load_rubric
 from grader.secret import fingerprint
-from grader.submission import SubmissionError, open_submission
+from grader.submission import SubmissionError, holds_output, open_submission, shown_name
 from grader.text import one_line
 
 _worker_rubrics: dict[str, Rubric] = {}
@@ -152,7 +152,7 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
     (out / "gradebook.csv").unlink(missing_ok=True)
     for leftover in [*out.glob(".*.partial"), *out.glob("*/.*.partial")]:  # from a run killed mid-write
         leftover.unlink(missing_ok=True)
-    paths = find_submissions(folder)
+    paths = find_submissions(folder, out=out)
     names = identities(paths)
     log.info("grading %d submissions from %s with %s (sha256 %s, %s), %s backend, %d jobs%s",
              len(paths), folder, rubric.path, rubric.sha256,
@@ -161,9 +161,10 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
     batch, hide = Batch(), [str(out.resolve())]
     for path in paths:
         if names[path] != path.name:
-            log.info("%s is filed as %s", ascii(path.name), names[path])
+            log.info("%s is filed as %s", shown_name(path.name), names[path])
     for entry in sorted(set(Path(folder).iterdir()) - set(paths)):
-        log.info("skipped %s: not a submission (neither a student's folder nor a .zip)", ascii(entry.name))
+        log.info("skipped %s: %s", shown_name(entry.name), "the folder these reports go to" if holds_output(entry, out)
+                 else "not a submission (neither a student's folder nor a .zip)")
 
     def finish(result: SubmissionResult, resumed: bool) -> None:
         if not resumed:

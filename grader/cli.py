@@ -93,36 +93,62 @@ def fail(message: str) -> int:
     return 2
 
 
-def rubric_file(given: str | None) -> str | None:
+def rubric_file(given: str | None, instead: str | None = None, omit: str | None = "leave out --rubric") -> str | None:
     """The rubric a command uses: --rubric when given, else the one the course's settings name
-    (grader.course). None after saying, in one line, why there is none and what to do."""
-    from grader.course import CourseError, course_rubric
+    (grader.course). None after saying, in one line, why there is none and what to do. `instead`
+    says how this command is given a rubric; `omit`, how to fall back on the course's (None: it cannot)."""
+    from grader.course import PASS_RUBRIC, CourseError, course_rubric
 
     if given is not None:
         if os.path.isfile(given):
             return given
-        fail(f"{given} is a folder, not a rubric: give the rubric's YAML file" if os.path.isdir(given) else
-             f"no rubric at {given}: check the path (or name none, to use the one your course's pyproject.toml names)")
+        if os.path.isdir(given):
+            fail(f"{given} is a folder, not a rubric: give the rubric's YAML file")
+            return None
+        try:  # the course's rubric is offered only when there is one to use
+            fallback = f", or {omit} to use {course_rubric()}" if omit else ""
+        except CourseError:
+            fallback = ""
+        fail(f"no rubric at {given}: check the path{fallback}")
         return None
     try:
-        return str(course_rubric())
+        return str(course_rubric(instead=instead or PASS_RUBRIC))
     except CourseError as error:
         fail(str(error))
         return None
 
 
-def submissions_problem(folder: str) -> str | None:
-    """Why `folder` holds nothing to grade, with the fix; None when it holds a submission."""
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _nearest_folder(missing: str) -> str:
+    """ "; did you mean X?" when a folder beside `missing` has a name close to it, else ""."""
+    import difflib
+
+    parent, name = os.path.split(os.path.normpath(missing))
+    try:
+        siblings = [entry.name for entry in os.scandir(parent or ".") if entry.is_dir()]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(name, siblings, n=1)
+    return f"; did you mean {os.path.join(parent, close[0])}?" if close else ""
+
+
+def submissions_problem(folder: str, out: str | None = None) -> str | None:
+    """Why `folder` holds nothing to grade, with the fix; None when it holds a submission.
+    The output folder `out`, when inside it, is none."""
     from grader.submission import find_submissions
 
     if not os.path.exists(folder):
-        return f"{folder} does not exist: give the folder that holds one folder or .zip per student"
+        return (f"{folder} does not exist: give the folder that holds one folder or .zip per student"
+                + _nearest_folder(folder))
     if not os.path.isdir(folder):
         return (f"{folder} is a file, not a folder: give the folder that holds one folder or .zip per student "
                 f"(to check one submission, use grader check)")
     try:
         entries = os.listdir(folder)
-        found = find_submissions(folder)
+        found = find_submissions(folder, out=out)
     except OSError as error:
         return f"cannot read {folder} ({error.strerror or error}): fix its permissions"
     if not entries:
@@ -161,7 +187,7 @@ def describe_progress(item_id: str, report: dict) -> str:
 
 
 def validate_rubric(given: str | None) -> int:
-    path = rubric_file(given)
+    path = rubric_file(given, instead="give it as grader rubric validate FILE", omit="give no file")
     if path is None:
         return 2
     rubric = _rubric_or_report(path, summary=True)
@@ -171,7 +197,7 @@ def validate_rubric(given: str | None) -> int:
     for item in rubric.items:
         kinds[item.kind] = kinds.get(item.kind, 0) + 1
     summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
-    print(f"{path}: valid; {len(rubric.items)} items ({summary}), {rubric.max_score:g} points")
+    print(f"{path}: valid; {plural(len(rubric.items), 'item')} ({summary}), {rubric.max_score:g} points")
     return 0
 
 
@@ -209,7 +235,7 @@ def _note_undecodable(paths) -> None:
 
 
 def grade(args) -> int:
-    problem = submissions_problem(args.submissions)
+    problem = submissions_problem(args.submissions, args.out)
     if problem:
         return fail(problem)
     args.rubric = rubric_file(args.rubric)
@@ -243,7 +269,7 @@ def grade(args) -> int:
         rubric = _with_new_secret(args.rubric, console)
         if rubric is None:
             return 2
-    paths = find_submissions(args.submissions)
+    paths = find_submissions(args.submissions, out=args.out)  # the list grade_folder grades
     _note_undecodable(paths)
     # A terminal gets a live bar; a log (CI, a file) gets a plain line per student, or per few.
     with _progress_bar(console) if console.is_terminal else nullcontext() as bar:
@@ -254,7 +280,7 @@ def grade(args) -> int:
                      "on_progress": lambda name, item_id, report: bar.update(
                          task, description=f"grading {name}: {describe_progress(item_id, report)}")}
         else:
-            print(f"grading {len(paths)} submission{'s' if len(paths) != 1 else ''}", flush=True)
+            print(f"grading {plural(len(paths), 'submission')}", flush=True)
             lines = ProgressLines(len(paths), lambda text: print(text, flush=True))
             shown = {"on_done": lambda result, resumed: lines.finished(result.student, kept=resumed)}
         try:
@@ -271,12 +297,21 @@ def grade(args) -> int:
         return 2
     from grader.reports.terminal import batch_table
 
-    console.print(batch_table(results, f"{rubric.title}: {len(results)} submissions in {batch.seconds:.1f} s"
-                              + (f" ({len(batch.resumed)} kept from an earlier run)" if batch.resumed else "")))
+    table = batch_table(results, f"{rubric.title}: {plural(len(results), 'submission')} in {batch.seconds:.1f} s"
+                        + (f" ({len(batch.resumed)} kept from an earlier run)" if batch.resumed else ""))
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = _log_width(console, table)
+    console.print(table)
     console.print(f"Reports: {dashboard} (class dashboard), {Path(args.out) / 'gradebook.csv'}, "
                   f"and {Path(args.out)}/<student>/ (result.json, feedback.md, report.html); log: {Path(args.out) / 'grading.log'}",
-                  markup=False, highlight=False)
+                  markup=False, highlight=False, soft_wrap=not console.is_terminal)
     return 0
+
+
+def _log_width(console, renderable, least: int = 160) -> int:
+    """Wide enough for `renderable` whole: a log or a pipe has no screen to fit, and a cut item id helps no one."""
+    console.width = 10_000
+    return max(least, console.measure(renderable).maximum)
 
 
 def _with_new_secret(rubric_path: str, console):
@@ -457,7 +492,7 @@ def audit(args) -> int:
 
 def gradescope(args) -> int:
     if args.gradescope_command in ("build", "trusted-paths"):
-        args.rubric = rubric_file(args.rubric)
+        args.rubric = rubric_file(args.rubric, omit="leave out --rubric" if args.gradescope_command == "build" else None)
         if args.rubric is None:
             return 2
     from grader import gradescope as autograder

@@ -1,7 +1,8 @@
 """A batch's progress as plain lines, for a log rather than a terminal (a CI job, output piped to a file).
 
 One line per finished submission, or one every few for a large batch so that a log of hundreds
-of students stays short; each with the count, the time elapsed and an estimate of the time left.
+of students stays short; each with the count, the time elapsed and, from the second graded result
+on, an estimate of the time left.
 """
 
 from __future__ import annotations
@@ -33,15 +34,19 @@ class ProgressLines:
         self.started = clock()
         self.done = 0
         self.graded = 0  # not counting results kept from an earlier run, which take no time
+        self.first = None  # when the first graded result came: the time before it is the batch's start-up, paid once
 
     def finished(self, student: str, kept: bool = False) -> None:
         self.done += 1
         self.graded += not kept
+        if not kept and self.first is None:
+            self.first = self.clock()
         if self.done % self.every and self.done != self.total:
             return
-        elapsed = self.clock() - self.started
+        now = self.clock()
+        elapsed = now - self.started
         text = f"{'kept' if kept else 'graded'} {self.done}/{self.total} ({one_line(student)}) - {clock_text(elapsed)} elapsed"
         left = self.total - self.done
-        if left and self.graded:
-            text += f", about {clock_text(elapsed / self.graded * left)} left"
+        if left and self.graded >= 2:  # the rate since the first result; one result alone tells no rate
+            text += f", about {clock_text((now - self.first) / (self.graded - 1) * left)} left"
         self.write(text)

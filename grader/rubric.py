@@ -295,7 +295,9 @@ def _check_item(check: _Checker, item, path, mistake_ids: set, seen: set) -> Non
         return
     kind = item.get("kind")
     if kind not in KINDS:
-        check.fail((*path, "kind"), f"kind {kind!r} is not one of {', '.join(KINDS)}", f"set kind to one of {', '.join(KINDS)}")
+        what = (f"kind is {'missing' if 'kind' not in item else 'empty'} (one of {', '.join(KINDS)})" if kind is None
+                else f"kind {kind!r} is not one of {', '.join(KINDS)}")
+        check.fail((*path, "kind"), what, f"set kind to one of {', '.join(KINDS)}")
         return
     check.keys(item, path, _ITEM_KEYS["common"] | _ITEM_KEYS[kind], {"id", "name", "points", "kind"} | _REQUIRED[kind])
     item_id = item.get("id")

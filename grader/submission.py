@@ -296,10 +296,21 @@ def discard(scratch: str) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def find_submissions(folder) -> list[Path]:
-    """The student folders and .zip files directly inside `folder`, by name."""
+def holds_output(entry: Path, out) -> bool:
+    """Whether `entry` is the folder reports go to, or holds it: `grader grade .` run inside the
+    submissions folder writes results/ there, and that is no student's."""
+    try:
+        entry, out = entry.resolve(), Path(out).resolve()  # through links, either way
+    except (OSError, RuntimeError):  # a link loop: no folder it could be
+        return False
+    return entry == out or entry in out.parents
+
+
+def find_submissions(folder, out=None) -> list[Path]:
+    """The student folders and .zip files directly inside `folder`, by name; never the output folder `out`."""
     folder = Path(folder)
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is not a folder of submissions")
-    found = [p for p in folder.iterdir() if p.name not in NOT_SUBMISSIONS and (p.is_dir() or p.suffix.lower() == ".zip")]
+    found = [p for p in folder.iterdir() if p.name not in NOT_SUBMISSIONS and (p.is_dir() or p.suffix.lower() == ".zip")
+             and not (out is not None and holds_output(p, out))]
     return sorted(found, key=lambda p: p.name)

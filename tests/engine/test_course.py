@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader import cli
-from grader.course import NO_RUBRIC, CourseError, course_rubric
+from grader.course import NO_RUBRIC, CourseError, course_rubric, no_rubric
 from grader.kit import KIT_FILE, KIT_FOLDER, MAGIC, encode_summary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +74,8 @@ def test_outside_any_course_without_rubric_every_command_says_how_to_name_one(tm
     done, seconds = grader(*command, cwd=tmp_path)
     if command[0] == "check":  # a student's command: it speaks of kits first
         refused_at_once(done, seconds, "is not a self-check kit", "or pass --rubric")
+    elif command[0] == "rubric":  # it takes the file as its argument
+        refused_at_once(done, seconds, no_rubric("give it as grader rubric validate FILE"))
     else:
         refused_at_once(done, seconds, NO_RUBRIC)
 
@@ -160,3 +162,38 @@ def test_doctor_stops_at_a_broken_course_setting_before_probing_the_machine(cour
     (course / "pyproject.toml").write_text("[tool.grader]\nrubric = 3\n")
     done, seconds = grader("doctor", cwd=course)
     refused_at_once(done, seconds, "rubric must be a file name in quotes")
+
+
+def test_rubric_validate_says_to_give_the_file_as_its_argument(tmp_path):
+    done, seconds = grader("rubric", "validate", cwd=tmp_path)
+    refused_at_once(done, seconds, "no rubric: give it as grader rubric validate FILE, or name it in [tool.grader]")
+    assert "--rubric" not in done.stderr  # which that command does not take
+
+
+def test_a_mistyped_rubric_offers_the_course_rubric_only_when_there_is_one(course, tmp_path):
+    done, seconds = grader("grade", SUBMISSIONS, "--rubric", "rubric/week3.yaml", cwd=tmp_path)
+    refused_at_once(done, seconds)
+    assert done.stderr == "error: no rubric at rubric/week3.yaml: check the path\n"
+    done, seconds = grader("grade", SUBMISSIONS, "--rubric", "rubric/week3.yaml", cwd=course / "labs")
+    refused_at_once(done, seconds, f"check the path, or leave out --rubric to use {course / 'rubrics' / 'week3.yaml'}")
+    done, seconds = grader("rubric", "validate", "rubric/week3.yaml", cwd=course / "labs")
+    refused_at_once(done, seconds, "check the path, or give no file to use")
+
+
+def test_a_mistyped_submissions_folder_names_the_folder_beside_it(tmp_path):
+    (tmp_path / "submissions").mkdir()
+    (tmp_path / "rubrics").mkdir()
+    done, seconds = grader("grade", "submisions", cwd=tmp_path)
+    refused_at_once(done, seconds, "submisions does not exist: give the folder that holds one folder or .zip per "
+                                   "student; did you mean submissions?")
+    done, seconds = grader("grade", "nothing_like_it", cwd=tmp_path)
+    refused_at_once(done, seconds)
+    assert "did you mean" not in done.stderr
+
+
+def test_an_item_without_kind_is_told_the_kind_is_missing(tmp_path):
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text("title: T\nitems:\n  - id: a\n    name: A\n    points: 1\n")
+    done, _ = grader("rubric", "validate", rubric, cwd=tmp_path)
+    assert done.returncode == 2 and "kind is missing (one of cases, property, answers, training)" in done.stderr
+    assert "None" not in done.stderr
