@@ -154,8 +154,8 @@ def grade_folder(folder, rubric: Rubric, out, *, jobs: int = 1, resume: bool = F
         leftover.unlink(missing_ok=True)
     paths = find_submissions(folder, out=out)
     names = identities(paths)
-    log.info("grading %d submissions from %s with %s (sha256 %s, %s), %s backend, %d jobs%s",
-             len(paths), folder, rubric.path, rubric.sha256,
+    log.info("grading %d submission%s from %s with %s (sha256 %s, %s), %s backend, %d jobs%s",
+             len(paths), "" if len(paths) == 1 else "s", folder, rubric.path, rubric.sha256,
              "the public draw: a student kit holds these inputs" if rubric.secret is None else
              f"inputs drawn with the secret {fingerprint(rubric.secret)}", backend, jobs, ", resuming" if resume else "")
     batch, hide = Batch(), [str(out.resolve())]

@@ -135,6 +135,23 @@ def _nearest_folder(missing: str) -> str:
     return f"; did you mean {os.path.join(parent, close[0])}?" if close else ""
 
 
+def _output_clash(folder: str, out: str) -> str | None:
+    """Reports written into the submissions folder itself, or into one student's entry, would mix
+    with what is graded: <out>/<student>/ would be that student's own folder."""
+    try:
+        base, target = Path(folder).resolve(), Path(out).resolve()
+    except (OSError, RuntimeError):
+        return None
+    fix = "give --out a folder of its own (a new folder inside it is fine: it is never graded)"
+    if target == base:
+        return f"--out {out} is the submissions folder itself: the reports would go into the students' folders; {fix}"
+    parts = target.relative_to(base).parts if base in target.parents else ()
+    if len(parts) > 1 and (base / parts[0]).is_dir():
+        entry = parts[0]
+        return f"--out {out} is inside the submission {entry!r}: the reports would change it; {fix}"
+    return None
+
+
 def submissions_problem(folder: str, out: str | None = None) -> str | None:
     """Why `folder` holds nothing to grade, with the fix; None when it holds a submission.
     The output folder `out`, when inside it, is none."""
@@ -146,6 +163,9 @@ def submissions_problem(folder: str, out: str | None = None) -> str | None:
     if not os.path.isdir(folder):
         return (f"{folder} is a file, not a folder: give the folder that holds one folder or .zip per student "
                 f"(to check one submission, use grader check)")
+    clash = out is not None and _output_clash(folder, out)
+    if clash:
+        return clash
     try:
         entries = os.listdir(folder)
         found = find_submissions(folder, out=out)

@@ -92,9 +92,9 @@ def batch_table(results: list[SubmissionResult], title: str) -> Table:
             for found in result.problems:
                 count = sum(1 for other in stopped.values() if other is found)
                 # One whose items another problem stopped first still needs fixing: it says so, as feedback.md does.
-                lost = f" ({count} item{'s' if count != 1 else ''} not graded)" if count else \
+                note = f" ({count} item{'s' if count != 1 else ''} not graded)" if count else \
                     " (no item on its own)" if found.get("kind") in STOPPING_KINDS else ""
-                lines.append(one_line(problem_heading(found)) + lost)
+                lines.append(one_line(problem_heading(found)) + note)
             row.append(Text("\n".join(lines) or "-", style="yellow" if lines else ""))
         row.append(Text("\n".join(one_line(line) for line in lost) or "-"))
         table.add_row(*row)

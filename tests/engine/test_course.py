@@ -197,3 +197,16 @@ def test_an_item_without_kind_is_told_the_kind_is_missing(tmp_path):
     done, _ = grader("rubric", "validate", rubric, cwd=tmp_path)
     assert done.returncode == 2 and "kind is missing (one of cases, property, answers, training)" in done.stderr
     assert "None" not in done.stderr
+
+
+@pytest.mark.parametrize("out, expected", [
+    (".", "--out . is the submissions folder itself: the reports would go into the students' folders"),
+    ("ada/results", "--out ada/results is inside the submission 'ada': the reports would change it"),
+])
+def test_reports_that_would_land_in_the_students_folders_are_refused_at_once(course, out, expected):
+    folder = course / "labs" / "one"
+    (folder / "ada").mkdir()
+    (folder / "ada" / "conv_matrix.py").write_text("x = 1\n")
+    done, seconds = grader("grade", ".", "--out", out, cwd=folder)
+    refused_at_once(done, seconds, expected, "give --out a folder of its own")
+    assert sorted(path.name for path in folder.rglob("*")) == ["ada", "conv_matrix.py"]  # nothing written
