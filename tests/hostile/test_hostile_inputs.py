@@ -313,14 +313,17 @@ def test_a_folder_of_many_tiny_files_is_refused(tmp_path, scratch_root):
     refused(folder, scratch_root, "more than 200 files: the folder holds more than 20,000 entries")
 
 
-def test_a_folder_with_names_that_are_not_utf8_is_written_as_it_is(tmp_path, scratch_root):
+def test_a_folder_with_names_that_are_not_utf8_is_copied_without_them_and_says_so(tmp_path, scratch_root):
+    # No rubric can name such a file, and no report could show it as it is: it is left out, and named.
     folder = tmp_path / "student"
     folder.mkdir()
     (folder / "a.py").write_text("")
     handle = os.open(os.fsencode(folder) + b"/notes_\xff.txt", os.O_CREAT | os.O_WRONLY, 0o644)
     os.close(handle)
-    scratch = open_submission(folder).materialise()
-    assert sorted(os.listdir(os.fsencode(scratch))) == [b"a.py", b"notes_\xff.txt"]
+    submission = open_submission(folder)
+    scratch = submission.materialise()
+    assert sorted(os.listdir(os.fsencode(scratch))) == [b"a.py"]
+    assert [(found["kind"], found["file"]) for found in submission.problems] == [("bad_name", "notes_\\xff.txt")]
 
 
 @pytest.mark.parametrize("files, message", [
