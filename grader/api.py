@@ -232,7 +232,8 @@ def _note_missing_files(selected: list[Item], files: set, run: _Run) -> None:
         if key is None or key not in run.problems:
             continue
         run.stopped[item.id] = key
-        if key[0] == "missing" and key not in told:
+        # A hidden item's words are not the student's to read: its file's problem keeps the plain message.
+        if key[0] == "missing" and key not in told and item.visibility != "hidden":
             told.add(key)
             run.problems[key]["message"] = printable(verdict.output)
 

@@ -134,3 +134,18 @@ def test_a_visible_item_does_not_tell_how_an_item_shown_later_went(shown_later):
     shown_now = [test["output"] for test in to_results_json(result, rubric, 1.0)["tests"] if test["visibility"] == "visible"]
     assert "no forward" in result.item("mlp.backward").output  # its own error, as before
     assert not any("mlp.forward" in output for output in shown_now)
+
+
+def test_a_missing_file_is_told_in_a_hidden_items_words_never(tmp_path, bundled, zygote):
+    from grader.api import grade_submission
+
+    # The file under a near-miss name: a check's own words point at it, and only a visible item's are told.
+    path = plant(tmp_path, {"Linear_Region.py": (ADA / "linear_region.py").read_text()}, "mallory")
+    (path / "linear_region.py").unlink()
+    hidden_only = grade_submission(path, bundled, zygote=zygote, items=[HIDDEN, "conv_matrix.published"])
+    both = grade_submission(path, bundled, zygote=zygote,
+                            items=[HIDDEN, "linear_region.published", "conv_matrix.published"])
+    hidden_told = [found["message"] for found in hidden_only.problems if found["kind"] == "missing"]
+    both_told = [found["message"] for found in both.problems if found["kind"] == "missing"]
+    assert hidden_told == ["linear_region.py was not submitted."], hidden_only.problems
+    assert len(both_told) == 1 and "Linear_Region.py" in both_told[0], both.problems
