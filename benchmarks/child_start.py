@@ -25,18 +25,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import benchlib  # noqa: E402
+from tests.machine import WITHOUT_LANDLOCK_OR_SECCOMP  # noqa: E402  (the kernel without the two layers)
 
-# Exec the command with Landlock and seccomp answering as on a kernel without them.
-WITHOUT_LANDLOCK_OR_SECCOMP = """import errno, os, sys, pyseccomp
-rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
-for name in ("landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self", "seccomp"):
-    rules.add_rule(pyseccomp.ERRNO(errno.ENOSYS), name)
-rules.add_rule(pyseccomp.ERRNO(errno.EINVAL), "prctl", pyseccomp.Arg(0, pyseccomp.EQ, 22))  # PR_SET_SECCOMP
-rules.load()
-os.execv(sys.argv[1], sys.argv[1:])
-"""
 
 
 def measure(starts: int) -> dict:

@@ -27,20 +27,12 @@ import yaml
 from grader.boundary import Limits, Plan, StudentProcess, Zygote, cgroup, default_read_only, landlock, sandbox, seccomp
 from grader.boundary import session, zygote as zygote_module
 from grader.boundary.doctor import self_check_notes
+from tests.machine import WITHOUT_LANDLOCK_OR_SECCOMP
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
 ITEMS = ["conv_matrix.published", "softmax.stability", "focal_loss.reweight_published"]
 ZYGOTE_MARK = b"grader.boundary.zygote"
-# Exec the command with Landlock and seccomp answering as on a kernel without them.
-WITHOUT_LANDLOCK_OR_SECCOMP = """import errno, os, sys, pyseccomp
-rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
-for name in ("landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self", "seccomp"):
-    rules.add_rule(pyseccomp.ERRNO(errno.ENOSYS), name)
-rules.add_rule(pyseccomp.ERRNO(errno.EINVAL), "prctl", pyseccomp.Arg(0, pyseccomp.EQ, 22))  # PR_SET_SECCOMP
-rules.load()
-os.execv(sys.argv[1], sys.argv[1:])
-"""
 
 
 # ---- a real self-check without privilege ------------------------------------------------------
