@@ -101,7 +101,7 @@ def focal_parts(rubric) -> ItemResult:
 
     def lost(got, expected, inputs):
         output = ("Failed on this input (the smallest found):\n"
-                  f"The result differs at index (): got {got}, expected {expected}.\n"
+                  f"The result is {got}, expected {expected}.\n"
                   f"This looks like a known mistake (weighted_pt): {hint}\n"
                   + "\n".join(focal.hints) + "\nFailed on 20 of the first 40 generated inputs tried.")
         counterexample = {"input": {"weight": show(np.array([1.31, 0.69])), "gamma": "0.5", "input": inputs,

@@ -88,8 +88,8 @@ NUMBER_LIES = {
         "return F(right)", "is a softmax_classifier.cross_entropy.<locals>.F, expected a number"),
     "float subclass": ("class G(float):\n    def __eq__(self, other): return True\nreturn G(right)",
                        "is a softmax_classifier.cross_entropy.<locals>.G, expected a number"),
-    "nan": ("return float('nan')", "holds nan at index ()"),
-    "an int beyond float64": ("return 10**400", "holds inf at index ()"),
+    "nan": ("return float('nan')", "The result is nan, expected 0.693147"),
+    "an int beyond float64": ("return 10**400", "The result is inf, expected 0.693147"),
     "a 0-d array": ("return np.asarray(right)", "is a numpy array, expected a number"),
 }
 
