@@ -439,12 +439,6 @@ def plan(rubric: Rubric, training: bool = False) -> Plan:
 # ---- running ------------------------------------------------------------------------
 
 
-def _write_submission(folder: Path, files: dict[str, str], vendored: Path) -> None:
-    shutil.copytree(vendored, folder)
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
-
-
 def run(rubric: Rubric, *, jobs: int = 1, training: bool = False, keep: Path | None = None,
         on_planned=None, on_done=None) -> AuditReport:
     """Grade the reference and every mutant. on_planned(count) once the submissions are known,

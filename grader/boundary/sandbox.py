@@ -56,10 +56,6 @@ class Plan:
     devices: list[str] = field(default_factory=list)  # GPU device files the child may open
 
 
-def _errno_text() -> str:
-    return os.strerror(ctypes.get_errno())
-
-
 def _unshare() -> bool:
     return host.linux() and _libc.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) == 0
 
@@ -315,10 +311,6 @@ LAYERS = ("process", "namespaces", "network", "hidden_paths", "disk", "rlimits",
 
 def missing_layers(report: dict, required=STRICT_LAYERS) -> list[str]:
     return [name for name in required if not report.get(name)]
-
-
-def missing_strict_layers(report: dict) -> list[str]:
-    return missing_layers(report, STRICT_LAYERS)
 
 
 def gpu_devices() -> list[str]:
