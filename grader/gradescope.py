@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from grader.files import write_text_atomically
-from grader.reports.audience import problem_heading
+from grader.reports.audience import problem_heading, stopped_note
 from grader.results import SubmissionResult
 from grader.rubric import VISIBILITIES, Rubric, RubricError, load_rubric
 from grader.secret import create_secret, read_secret
@@ -121,9 +121,10 @@ def _problems(result: SubmissionResult) -> list[str]:
     """The submission's problems, once: the tests they stopped say so briefly."""
     if not result.problems:
         return []
-    lines = ["", "**Problems with this submission** (they stopped some items before their answers could be checked):", ""]
+    lines = ["", "**Problems with this submission** (fix them first):", ""]
     for found in result.problems:  # its heading inside the block too: a file name is the student's, never markup
-        lines += [_fence(f"{problem_heading(found)}\n\n{found['message']}"), ""]
+        note = stopped_note(result, found)  # as feedback.md says it: the items it stopped, or that it stopped none
+        lines += [_fence(f"{problem_heading(found)}\n\n{found['message']}" + (f"\n\n{note}" if note else "")), ""]
     return lines[:-1]
 
 

@@ -14,6 +14,7 @@ from grader.api import grade_submission
 from grader.batch import grade_folder
 from grader.boundary.session import student_traceback
 from grader.gradescope import to_results_json
+from grader.reports.audience import stopped_note
 from grader.reports.audience import hidden_summary, student_items
 from grader.reports.feedback import feedback_markdown
 from grader.reports.terminal import batch_table
@@ -60,6 +61,8 @@ def test_a_problem_is_told_once_in_every_report(graded, student, kind, file, wor
     log = [line for line in (out / "grading.log").read_text().splitlines() if f"WARNING {student}: " in line]
     assert len(log) == 1 and log[0].endswith(f"{kind}{' ' + file if file else ''}: {message.splitlines()[0]}")
     assert gradescope["output"].count(message) == 1
+    note = stopped_note(result, result.problems[0])  # the items it stopped, named as feedback.md names them
+    assert note and gradescope["output"].count(note) == 1
     # The items it stopped point to it in one line of the same form, whatever the kind; they do not repeat it.
     stopped = [test for test in gradescope["tests"] if test["extra_data"]["status"] in ("error", "missing")]
     pointer = stopped_output(result.problems[0])
